@@ -1,0 +1,29 @@
+package exec
+
+import "github.com/sluicesql/sluice/exec/types"
+
+// MessageKind says what a Message carries.
+type MessageKind uint8
+
+// Message kinds.
+const (
+	MsgBatch     MessageKind = iota // Batch holds rows
+	MsgBarrier                      // Barrier holds a checkpoint barrier
+	MsgWatermark                    // Watermark holds an event-time watermark (µs)
+	MsgEnd                          // end of stream: the sender sends nothing more
+)
+
+// Barrier marks the cut of checkpoint CheckpointID in a stream.
+type Barrier struct {
+	CheckpointID int64
+	// Savepoint marks a barrier of a savepoint taken to stop the job.
+	Savepoint bool
+}
+
+// Message is the one type carried by every edge of a job graph.
+type Message struct {
+	Kind      MessageKind
+	Batch     *types.Batch
+	Barrier   Barrier
+	Watermark int64
+}

@@ -1,0 +1,97 @@
+package exec
+
+import (
+	"context"
+
+	"github.com/sluicesql/sluice/exec/types"
+)
+
+// TaskContext describes the subtask an operator or source runs in.
+type TaskContext struct {
+	// Ctx is cancelled when the job stops; blocking calls must honour it.
+	Ctx context.Context
+	// JobID is the durable job's id ("" for an ad-hoc query).
+	JobID string
+	// VertexID identifies the vertex (stable across restarts of the same plan).
+	VertexID int
+	// Subtask is this subtask's index in [0, Parallelism).
+	Subtask, Parallelism int
+	// MaxParallelism is the number of key groups.
+	MaxParallelism int
+}
+
+// Collector receives the batches an operator emits. Collect takes ownership
+// of b. It returns an error when the job is stopping; the operator must then
+// return that error.
+type Collector interface {
+	Collect(b *types.Batch) error
+}
+
+// Operator transforms batches. It is the one required capability.
+//
+// Contract: the runtime calls an operator's methods from one goroutine only
+// (its subtask), in the order Open, Process*, Finish, Close. Process takes
+// ownership of b: it may modify b in place and pass it on with out.Collect,
+// or Release it. Close is called exactly once, also when Open failed or was
+// never called, and must be idempotent.
+type Operator interface {
+	Process(b *types.Batch, out Collector) error
+}
+
+// Opener is implemented by operators that prepare resources before the
+// first batch.
+type Opener interface {
+	Open(tc *TaskContext) error
+}
+
+// Finisher is implemented by operators that emit at end of input (sort,
+// limit, bounded aggregates). Finish is called once when every input has
+// ended, before end of stream is forwarded.
+type Finisher interface {
+	Finish(out Collector) error
+}
+
+// Closer is implemented by operators that hold resources.
+type Closer interface {
+	Close() error
+}
+
+// WatermarkHandler is implemented by operators that act on event time. It
+// returns the watermark to forward downstream (usually wm itself).
+type WatermarkHandler interface {
+	ProcessWatermark(wm int64, out Collector) (int64, error)
+}
+
+// Snapshotter is implemented by stateful operators. Snapshot is called when
+// the barrier of checkpoint id has been aligned on every input, before it is
+// forwarded.
+type Snapshotter interface {
+	Snapshot(id int64) error
+}
+
+// CheckpointListener is implemented by operators (usually sinks) that commit
+// side effects once checkpoint id is complete everywhere.
+type CheckpointListener interface {
+	NotifyCheckpointComplete(id int64) error
+}
+
+// Source produces the rows of one split of a table.
+//
+// Contract: the runtime calls Open, then Next repeatedly from the subtask's
+// goroutine, then Close exactly once (also after a failed Open). Next fills b
+// (already Reset to the source's column types) with at most
+// types.DefaultBatchSize rows and returns end = true when a bounded source has
+// no more rows (b may still hold the last rows). An unbounded source with no
+// data should return an empty batch within about 100 ms rather than block, so
+// the runtime can inject barriers and notice cancellation.
+type Source interface {
+	Open(tc *TaskContext) error
+	Next(b *types.Batch) (end bool, err error)
+	Close() error
+}
+
+// OperatorFactory builds the operator of one subtask.
+type OperatorFactory func(subtask int) (Operator, error)
+
+// SourceFactory builds the source of one subtask.
+type SourceFactory func(subtask int) (Source, error)

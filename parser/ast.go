@@ -7,13 +7,34 @@ import (
 )
 
 // Statement is one parsed statement of a script.
+//
+// Every statement type embeds Span, so its promoted field Span hides the
+// method Span.Span: the interface therefore asks for StatementSpan, which
+// Span provides (st.StatementSpan(), or SpanOf(st)).
 type Statement interface {
-	// Span returns where the statement stands in the script.
-	Span() Span
+	// StatementSpan returns where the statement stands in the script.
+	StatementSpan() Span
 }
 
+// SpanOf returns where st stands in its script.
+func SpanOf(st Statement) Span { return st.StatementSpan() }
+
 // Span locates a statement in its script. TiDB AST nodes inside a statement
-// report offsets (OriginTextPosition) relative to Start.
+// report offsets (OriginTextPosition, and SelectField.Offset) relative to
+// Start: script offset = node.OriginTextPosition() + Span.Start.
+//
+// Every statement that holds TiDB nodes was handed to TiDB alone, so the
+// rule holds per statement: a *Query's nodes are relative to the Query's own
+// Span (for Insert.Query, CreateView.Query and Explain.Stmt that is the span
+// of the query or inner statement, not of the enclosing one); the
+// expressions of a CreateTable (computed columns, watermark), Delete and
+// Update are relative to that statement's Span. All Offset fields of the
+// types below are relative to the Start of the statement holding them.
+//
+// Only offsets are exact: the text a TiDB node reports (Text,
+// OriginalText, Restore) is that of the rewritten statement the pre-parser
+// gave TiDB (see the package documentation); take the user's text from the
+// script by offset.
 type Span struct {
 	// Script is the whole script text the statement came from.
 	Script string
@@ -22,8 +43,11 @@ type Span struct {
 	Start, End int
 }
 
-// Span implements Statement.
+// Span returns s (see Statement).
 func (s Span) Span() Span { return s }
+
+// StatementSpan implements Statement.
+func (s Span) StatementSpan() Span { return s }
 
 // Text returns the statement's own text.
 func (s Span) Text() string { return s.Script[s.Start:s.End] }
@@ -45,7 +69,28 @@ type Extensions struct {
 	// AggFilters maps an aggregate call written with FILTER (WHERE cond) to
 	// its condition.
 	AggFilters map[*ast.AggregateFuncExpr]ast.ExprNode
+	// Intervals maps the placeholder column name (lower-case, such as
+	// "__ivl0__") the pre-parser put in place of an INTERVAL literal that
+	// stands alone as an argument of a function TiDB does not know to take
+	// one (my_udf(ts, INTERVAL '1' MINUTE)) to that interval. The planner
+	// sees an *ast.ColumnNameExpr with that name.
+	Intervals map[string]Interval
+	// ColumnAliases gives the column names of a derived table written with
+	// a column list, FROM (VALUES (1, 'a')) AS t(a, b), keyed by its table
+	// source (TiDB does not accept the list; the pre-parser blanks it).
+	ColumnAliases map[*ast.TableSource][]string
 }
+
+// Window TVF placeholders: FROM TABLE(TUMBLE(TABLE bid, ...)) [AS w] reaches
+// TiDB as FROM __tvf0__ [AS w], padded with blanks to the length of the
+// call, so the planner sees an *ast.TableName named "__tvf0__" whose
+// WindowTVF is Ext.WindowTVFs["__tvf0__"].
+//
+// VALUES lists: a query VALUES (1, 'a'), (2, 'b') (alone, in FROM, after
+// UNION, as INSERT's source) reaches the planner as an *ast.SelectStmt with
+// Kind ast.SelectStmtKindValues, one *ast.RowExpr per row in Lists (all rows
+// have the same number of values) and Fields holding a single wildcard, like
+// TiDB's own VALUES ROW(...) statement.
 
 // WindowKind is a window table-valued function.
 type WindowKind uint8
@@ -115,9 +160,12 @@ type ColumnDef struct {
 	// Metadata is the key of METADATA [FROM 'key'] [VIRTUAL]; "" otherwise.
 	Metadata string
 	Virtual  bool
-	// Computed is the expression of `name AS expr` computed columns.
+	// Computed is the expression of `name AS expr` computed columns (Type
+	// is then the zero Type: the planner infers it).
 	Computed ast.ExprNode
-	Offset   int
+	// Comment is the COMMENT 'text' of the column, if any.
+	Comment string
+	Offset  int
 }
 
 // Watermark is WATERMARK FOR col AS expr.
@@ -137,7 +185,14 @@ type CreateTable struct {
 	Columns     []ColumnDef
 	PrimaryKey  []string
 	Watermark   *Watermark
-	Options     []Option
+	// Options are the WITH options in order, keys lower-cased, values as
+	// written (only doubled quotes undone); nil for a built-in table.
+	Options []Option
+	// Comment is the table's COMMENT 'text', if any.
+	Comment string
+	// Ext holds what the pre-parser lifted out of the computed column and
+	// watermark expressions (CAST types, for one).
+	Ext *Extensions
 }
 
 // CreateView is CREATE [MATERIALIZED] VIEW name [(cols)] AS query.

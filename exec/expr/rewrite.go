@@ -1,0 +1,99 @@
+package expr
+
+import "fmt"
+
+// Columns returns the input column indexes e reads, each once, in first-use
+// order.
+func Columns(e Expr) []int {
+	var out []int
+	seen := map[int]bool{}
+	var walk func(Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case *colExpr:
+			if !seen[x.idx] {
+				seen[x.idx] = true
+				out = append(out, x.idx)
+			}
+		case node:
+			for _, c := range x.children() {
+				if c != nil {
+					walk(c)
+				}
+			}
+		}
+	}
+	walk(e)
+	return out
+}
+
+// Deterministic reports whether e gives the same result for the same input
+// row every time (no NOW(), CURRENT_TIMESTAMP, ...). Expressions from other
+// packages are assumed not to be.
+func Deterministic(e Expr) bool {
+	switch x := e.(type) {
+	case *colExpr, *litExpr:
+		return true
+	case node:
+		if v, ok := e.(volatileNode); ok && v.volatile() {
+			return false
+		}
+		for _, c := range x.children() {
+			if c != nil && !Deterministic(c) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// Substitute returns a copy of e in which every column reference $i is
+// replaced by a copy of by[i]: the composition of e over a projection by.
+// The types of by[i] must equal the referenced columns' types.
+func Substitute(e Expr, by []Expr) (Expr, error) {
+	return rewriteCols(e.Clone(), func(c *colExpr) (Expr, error) {
+		if c.idx < 0 || c.idx >= len(by) {
+			return nil, fmt.Errorf("substitute: column $%d beyond %d expressions", c.idx, len(by))
+		}
+		if by[c.idx].Type().Class() != c.t.Class() {
+			return nil, fmt.Errorf("substitute: column $%d is %s but its replacement is %s", c.idx, c.t, by[c.idx].Type())
+		}
+		return by[c.idx].Clone(), nil
+	})
+}
+
+// Remap returns a copy of e in which column $i reads column m[i] instead;
+// m[i] < 0 means the column is gone, which is an error.
+func Remap(e Expr, m []int) (Expr, error) {
+	return rewriteCols(e.Clone(), func(c *colExpr) (Expr, error) {
+		if c.idx < 0 || c.idx >= len(m) || m[c.idx] < 0 {
+			return nil, fmt.Errorf("remap: column $%d is not available", c.idx)
+		}
+		cp := *c
+		cp.idx = m[c.idx]
+		return &cp, nil
+	})
+}
+
+// rewriteCols replaces the column references of e (which the caller owns)
+// in place, using the children slices as Fold does.
+func rewriteCols(e Expr, f func(*colExpr) (Expr, error)) (Expr, error) {
+	switch x := e.(type) {
+	case *colExpr:
+		return f(x)
+	case node:
+		cs := x.children()
+		for i, c := range cs {
+			if c == nil {
+				continue
+			}
+			r, err := rewriteCols(c, f)
+			if err != nil {
+				return nil, err
+			}
+			cs[i] = r
+		}
+	}
+	return e, nil
+}

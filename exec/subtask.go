@@ -1,0 +1,316 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime/debug"
+
+	"github.com/sluicesql/sluice/exec/types"
+)
+
+// subtask runs one parallel instance of a vertex on its own goroutine:
+//
+//	source.Next ─┐
+//	             ├─▶ link(op0) ─▶ link(op1) ─▶ … ─▶ output ─▶ edge writers ─▶ channels
+//	inputs.recv ─┘
+//
+// Lifecycle: build and Open the source and operators; loop (source: Next
+// until end; otherwise receive until every input ended), handling barriers,
+// watermarks and controls between batches; Finish every operator in chain
+// order; send end of stream; Close everything exactly once, whatever
+// happened. A panic anywhere is recovered into a *PanicError.
+type subtask struct {
+	job    *Job
+	vid    int
+	idx    int
+	vertex *Vertex
+	tc     TaskContext
+
+	src   Source
+	ops   []Operator
+	links []WatermarkCollector // links[k] feeds ops[k]; links[len(ops)] is out
+	out   *output
+	sink  bool // no downstream vertices: acknowledges barriers
+
+	inputs []chan Message // set by Job.wire
+	in     *inputs
+	mail   mailbox
+	ctl    []control
+}
+
+func newSubtask(j *Job, vi, i int) *subtask {
+	v := &j.graph.Vertices[vi]
+	st := &subtask{job: j, vid: vi, idx: i, vertex: v}
+	st.tc = TaskContext{
+		Ctx: j.ctx, JobID: j.opts.JobID, VertexID: vi,
+		Subtask: i, Parallelism: v.Parallelism, MaxParallelism: j.maxPar,
+	}
+	st.out = &output{job: j, lastWM: math.MinInt64}
+	st.mail.notify = make(chan struct{}, 1)
+	return st
+}
+
+func (st *subtask) run() {
+	defer st.job.wg.Done()
+	if err := st.runAndClose(); err != nil {
+		if !errors.Is(err, ErrStopping) {
+			err = &SubtaskError{Vertex: st.vertex.Name, Subtask: st.idx, Err: err}
+		}
+		st.job.fail(err)
+		return
+	}
+	if f := st.job.opts.OnSubtaskFinished; f != nil {
+		f(st.vid, st.idx)
+	}
+}
+
+func (st *subtask) runAndClose() (err error) {
+	defer func() {
+		if cerr := st.closeAll(); err == nil {
+			err = cerr
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	if err := st.open(); err != nil {
+		return err
+	}
+	if st.src != nil {
+		err = st.runSource()
+	} else {
+		err = st.runInputs()
+	}
+	if err != nil {
+		return err
+	}
+	return st.finish()
+}
+
+func (st *subtask) open() error {
+	v := st.vertex
+	if v.Source != nil {
+		src, err := v.Source(st.idx)
+		if err != nil {
+			return fmt.Errorf("create source: %w", err)
+		}
+		if src == nil {
+			return errors.New("create source: factory returned nil")
+		}
+		st.src = src
+	}
+	for k, f := range v.Ops {
+		op, err := f(st.idx)
+		if err != nil {
+			return fmt.Errorf("create operator %d: %w", k, err)
+		}
+		if op == nil {
+			return fmt.Errorf("create operator %d: factory returned nil", k)
+		}
+		st.ops = append(st.ops, op)
+	}
+	st.links = make([]WatermarkCollector, len(st.ops)+1)
+	st.links[len(st.ops)] = st.out
+	for k := len(st.ops) - 1; k >= 0; k-- {
+		l := &link{op: st.ops[k], next: st.links[k+1]}
+		l.wm, _ = st.ops[k].(WatermarkHandler)
+		st.links[k] = l
+	}
+	if st.src != nil {
+		if err := st.src.Open(&st.tc); err != nil {
+			return fmt.Errorf("open source: %w", err)
+		}
+	}
+	for k, op := range st.ops {
+		if o, ok := op.(Opener); ok {
+			if err := o.Open(&st.tc); err != nil {
+				return fmt.Errorf("open operator %d: %w", k, err)
+			}
+		}
+	}
+	return nil
+}
+
+// runSource pulls batches from the source until it ends, handling controls
+// (barrier injection, checkpoint completion) between batches.
+func (st *subtask) runSource() error {
+	stop := st.job.ctx.Done()
+	ts := st.vertex.InTypes
+	var b *types.Batch
+	defer func() { b.Release() }()
+	for {
+		select {
+		case <-stop:
+			return ErrStopping
+		case <-st.mail.notify:
+			if err := st.handleControls(); err != nil {
+				return err
+			}
+		default:
+		}
+		if b == nil {
+			b = types.NewBatch(ts)
+		} else {
+			b.Reset(ts)
+		}
+		end, err := st.src.Next(b)
+		if err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+		if b.Len() > 0 {
+			full := b
+			b = nil
+			if err := st.links[0].Collect(full); err != nil {
+				return err
+			}
+		}
+		if end {
+			return nil
+		}
+	}
+}
+
+// runInputs receives from the input channels until every input ended.
+func (st *subtask) runInputs() error {
+	st.in = newInputs(st.inputs, st.job.opts.Mode)
+	stop := st.job.ctx.Done()
+	for !st.in.done() {
+		i, m, ev := st.in.recv(stop, st.mail.notify)
+		switch ev {
+		case evStop:
+			return ErrStopping
+		case evControl:
+			if err := st.handleControls(); err != nil {
+				return err
+			}
+			continue
+		}
+		var err error
+		switch m.Kind {
+		case MsgBatch:
+			err = st.links[0].Collect(m.Batch)
+		case MsgWatermark:
+			if st.in.onWatermark(i, m.Watermark) {
+				err = st.links[0].EmitWatermark(st.in.wm)
+			}
+		case MsgBarrier:
+			if st.in.onBarrier(i, m.Barrier) {
+				err = st.checkpoint(st.in.barrier)
+			}
+		case MsgEnd:
+			aligned, advanced := st.in.onEnd(i)
+			if aligned {
+				err = st.checkpoint(st.in.barrier)
+			}
+			if err == nil && advanced {
+				err = st.links[0].EmitWatermark(st.in.wm)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *subtask) handleControls() error {
+	st.ctl = st.mail.take(st.ctl[:0])
+	for _, c := range st.ctl {
+		var err error
+		switch c.kind {
+		case ctlBarrier:
+			if st.src != nil {
+				err = st.checkpoint(c.barrier)
+			}
+		case ctlComplete:
+			err = st.notifyComplete(c.id)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkpoint snapshots the source and operators for barrier b (aligned on
+// every input) and forwards it, or acknowledges it in a sink.
+func (st *subtask) checkpoint(b Barrier) error {
+	if s, ok := st.src.(Snapshotter); ok {
+		if err := s.Snapshot(b.CheckpointID); err != nil {
+			return fmt.Errorf("snapshot source for checkpoint %d: %w", b.CheckpointID, err)
+		}
+	}
+	for k, op := range st.ops {
+		if s, ok := op.(Snapshotter); ok {
+			if err := s.Snapshot(b.CheckpointID); err != nil {
+				return fmt.Errorf("snapshot operator %d for checkpoint %d: %w", k, b.CheckpointID, err)
+			}
+		}
+	}
+	if st.sink {
+		if f := st.job.opts.OnBarrierAck; f != nil {
+			f(st.vid, st.idx, b.CheckpointID)
+		}
+		return nil
+	}
+	return st.out.broadcast(Message{Kind: MsgBarrier, Barrier: b})
+}
+
+func (st *subtask) notifyComplete(id int64) error {
+	if l, ok := st.src.(CheckpointListener); ok {
+		if err := l.NotifyCheckpointComplete(id); err != nil {
+			return fmt.Errorf("source: checkpoint %d complete: %w", id, err)
+		}
+	}
+	for k, op := range st.ops {
+		if l, ok := op.(CheckpointListener); ok {
+			if err := l.NotifyCheckpointComplete(id); err != nil {
+				return fmt.Errorf("operator %d: checkpoint %d complete: %w", k, id, err)
+			}
+		}
+	}
+	return nil
+}
+
+// finish calls Finish on every operator in chain order, each emitting into
+// the rest of the chain, then sends end of stream downstream.
+func (st *subtask) finish() error {
+	for k, op := range st.ops {
+		if f, ok := op.(Finisher); ok {
+			if err := f.Finish(st.links[k+1]); err != nil {
+				return fmt.Errorf("finish operator %d: %w", k, err)
+			}
+		}
+	}
+	return st.out.broadcast(Message{Kind: MsgEnd})
+}
+
+// closeAll closes the source and every operator built, once, recovering
+// panics, and returns the first error.
+func (st *subtask) closeAll() error {
+	var first error
+	try := func(what string, c func() error) {
+		defer func() {
+			if r := recover(); r != nil && first == nil {
+				first = fmt.Errorf("close %s: %w", what, &PanicError{Value: r, Stack: debug.Stack()})
+			}
+		}()
+		if err := c(); err != nil && first == nil {
+			first = fmt.Errorf("close %s: %w", what, err)
+		}
+	}
+	for k, op := range st.ops {
+		if c, ok := op.(Closer); ok {
+			try(fmt.Sprintf("operator %d", k), c.Close)
+		}
+	}
+	st.ops = nil
+	if st.src != nil {
+		try("source", st.src.Close)
+		st.src = nil
+	}
+	return first
+}

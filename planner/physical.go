@@ -1,0 +1,201 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sluicesql/sluice/connectors"
+	"github.com/sluicesql/sluice/exec"
+	"github.com/sluicesql/sluice/exec/ops"
+	"github.com/sluicesql/sluice/exec/types"
+)
+
+// CompileOptions says how to compile a plan into a job graph.
+type CompileOptions struct {
+	// JobID identifies the job (given to sinks).
+	JobID string
+	// Collect, when set, receives the rows of a query's result (the plan
+	// root must not be a Sink). It is called from one subtask goroutine and
+	// takes ownership of each batch.
+	Collect func(b *types.Batch) error
+}
+
+// Physical is a compiled plan: the job graph and a description of each
+// vertex for EXPLAIN.
+type Physical struct {
+	Graph *exec.JobGraph
+	// Describe holds, per vertex, its operator names.
+	Describe [][]string
+}
+
+// frag is the open end of a partially built graph: the vertex whose chain
+// the next operator joins.
+type frag struct {
+	vertex int
+	types  []types.Type
+}
+
+type compiler struct {
+	p    *Planner
+	opts CompileOptions
+	g    *exec.JobGraph
+	desc [][]string
+}
+
+// Compile turns an optimised logical plan into a job graph.
+func (p *Planner) Compile(plan *Plan, opts CompileOptions) (*Physical, error) {
+	c := &compiler{p: p, opts: opts, g: &exec.JobGraph{MaxParallelism: 128}}
+	f, err := c.node(plan.Root)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Collect != nil {
+		collect := opts.Collect
+		// Results are gathered by one subtask so the consumer sees one stream.
+		if c.g.Vertices[f.vertex].Parallelism > 1 {
+			f = c.exchange([]frag{f}, exec.Single, nil, 1, "Collect")
+		}
+		c.addOp(f, "Collect", f.types, ops.CollectFunc(collect))
+	}
+	return &Physical{Graph: c.g, Describe: c.desc}, nil
+}
+
+func (c *compiler) parallelism() int {
+	if c.p.Parallelism < 1 {
+		return 1
+	}
+	return c.p.Parallelism
+}
+
+func (c *compiler) addVertex(v exec.Vertex, name string) frag {
+	c.g.Vertices = append(c.g.Vertices, v)
+	c.desc = append(c.desc, []string{name})
+	return frag{vertex: len(c.g.Vertices) - 1, types: v.OutTypes}
+}
+
+func (c *compiler) addOp(f frag, name string, out []types.Type, fac exec.OperatorFactory) frag {
+	v := &c.g.Vertices[f.vertex]
+	v.Ops = append(v.Ops, fac)
+	v.OutTypes = out
+	c.desc[f.vertex] = append(c.desc[f.vertex], name)
+	return frag{vertex: f.vertex, types: out}
+}
+
+// exchange starts a new vertex fed by the given fragments.
+func (c *compiler) exchange(from []frag, kind exec.ExchangeKind, keys []int, par int, name string) frag {
+	v := exec.Vertex{Name: name, Parallelism: par, InTypes: from[0].types, OutTypes: from[0].types}
+	for _, f := range from {
+		k := kind
+		if k == exec.Forward && c.g.Vertices[f.vertex].Parallelism != par {
+			k = exec.Rebalance
+		}
+		v.Inputs = append(v.Inputs, exec.Edge{From: f.vertex, Exchange: k, KeyCols: keys})
+	}
+	return c.addVertex(v, name)
+}
+
+func fieldTypes(fs []Field) []types.Type {
+	ts := make([]types.Type, len(fs))
+	for i, f := range fs {
+		ts[i] = f.Type
+	}
+	return ts
+}
+
+func (c *compiler) node(n Node) (frag, error) {
+	switch x := n.(type) {
+	case *Scan:
+		par := c.parallelism()
+		if x.Spec.MaxParallelism > 0 && par > x.Spec.MaxParallelism {
+			par = x.Spec.MaxParallelism
+		}
+		name := "Source: " + x.Table.Name
+		return c.addVertex(exec.Vertex{Name: name, Parallelism: par, Source: x.Spec.Factory,
+			InTypes: x.Spec.Types, OutTypes: x.Spec.Types}, name), nil
+	case *Values:
+		ts := fieldTypes(x.Schema)
+		return c.addVertex(exec.Vertex{Name: "Source: Values", Parallelism: 1, Source: ops.ValuesFactory(x.Rows),
+			InTypes: ts, OutTypes: ts}, "Source: Values"), nil
+	case *Filter:
+		f, err := c.node(x.Input)
+		if err != nil {
+			return frag{}, err
+		}
+		return c.addOp(f, "Filter("+exprString(x.Cond, x.Input.Fields())+")", f.types, ops.FilterFactory(x.Cond)), nil
+	case *Project:
+		f, err := c.node(x.Input)
+		if err != nil {
+			return frag{}, err
+		}
+		return c.addOp(f, "Project("+fieldNames(x.Fields())+")", fieldTypes(x.Fields()), ops.ProjectFactory(x.Exprs)), nil
+	case *Union:
+		var ins []frag
+		for _, in := range x.In {
+			f, err := c.node(in)
+			if err != nil {
+				return frag{}, err
+			}
+			ins = append(ins, f)
+		}
+		return c.exchange(ins, exec.Forward, nil, c.parallelism(), "Union"), nil
+	case *Sort:
+		f, err := c.node(x.Input)
+		if err != nil {
+			return frag{}, err
+		}
+		if c.g.Vertices[f.vertex].Parallelism > 1 {
+			f = c.exchange([]frag{f}, exec.Single, nil, 1, "Sort")
+		}
+		keys := make([]ops.SortKey, len(x.Keys))
+		for i, k := range x.Keys {
+			keys[i] = ops.Asc(k.Col)
+			if k.Desc {
+				keys[i] = ops.Desc(k.Col)
+			}
+		}
+		if len(keys) == 0 {
+			return c.addOp(f, x.describe(), f.types, ops.LimitFactory(x.Limit, x.Offset)), nil
+		}
+		return c.addOp(f, x.describe(), f.types, ops.SortFactory(keys, x.Limit, x.Offset)), nil
+	case *Sink:
+		f, err := c.node(x.Input)
+		if err != nil {
+			return frag{}, err
+		}
+		conn, err := c.p.connector(connectorName(x.Table))
+		if err != nil {
+			return frag{}, err
+		}
+		sc := conn.(connectors.SinkConnector)
+		fac, err := sc.NewSink(x.Table, connectors.SinkRequest{Mode: x.Input.Mode(), JobID: c.opts.JobID})
+		if err != nil {
+			return frag{}, fmt.Errorf("table '%s': %w", x.Table.Name, err)
+		}
+		par := c.parallelism()
+		if len(x.UpsertKey) > 0 {
+			// All changes of one key go to one sink subtask, in order.
+			if c.g.Vertices[f.vertex].Parallelism != 1 || par != 1 {
+				f = c.exchange([]frag{f}, exec.Hash, x.UpsertKey, par, "Sink: "+x.Table.Name)
+			}
+		}
+		return c.addOp(f, "Sink: "+x.Table.Name+" ("+connectorName(x.Table)+")", f.types, fac), nil
+	}
+	return frag{}, fmt.Errorf("cannot compile %T", n)
+}
+
+// Explain prints the physical plan: one line per vertex with its chain,
+// parallelism and inputs.
+func (ph *Physical) Explain() string {
+	var b strings.Builder
+	for i, v := range ph.Graph.Vertices {
+		fmt.Fprintf(&b, "Vertex %d [parallelism=%d]: %s\n", i, v.Parallelism, strings.Join(ph.Describe[i], " -> "))
+		for _, e := range v.Inputs {
+			fmt.Fprintf(&b, "  <- %s from Vertex %d", e.Exchange, e.From)
+			if len(e.KeyCols) > 0 {
+				fmt.Fprintf(&b, " by %v", e.KeyCols)
+			}
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}

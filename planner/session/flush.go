@@ -1,0 +1,84 @@
+package session
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluicesql/sluice/exec"
+)
+
+// flush waits until every job running in this process has absorbed every
+// change made to built-in tables before the call: bounded jobs have
+// finished, and each continuous job has read its built-in inputs up to
+// their current versions and passed a flush barrier through to its sinks.
+// Jobs write into built-in tables other jobs read, so it repeats until a
+// round changes no table.
+func (s *Session) flush(ctx context.Context) (*Result, error) {
+	for round := 0; ; round++ {
+		if round > 1000 {
+			return nil, fmt.Errorf("FLUSH did not settle after %d rounds: jobs keep changing built-in tables", round)
+		}
+		before := s.tableVersions()
+		for _, rj := range s.runningJobs() {
+			if err := s.absorb(ctx, rj, before); err != nil {
+				return nil, err
+			}
+		}
+		after := s.tableVersions()
+		same := len(before) == len(after)
+		for id, v := range before {
+			if after[id] != v {
+				same = false
+			}
+		}
+		if same {
+			return ok("Flushed."), nil
+		}
+	}
+}
+
+// tableVersions returns the change version of every built-in table.
+func (s *Session) tableVersions() map[uint64]uint64 {
+	out := map[uint64]uint64{}
+	for _, t := range s.cat.Tables() {
+		if t.Options["connector"] == "" {
+			out[t.ID] = s.tables.Version(t.ID)
+		}
+	}
+	return out
+}
+
+func (s *Session) absorb(ctx context.Context, rj *runningJob, versions map[uint64]uint64) error {
+	if rj.bounded {
+		select {
+		case <-rj.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for _, name := range rj.tables {
+		t, err := s.cat.Table(name)
+		if err != nil || t.Options["connector"] != "" {
+			continue
+		}
+		if err := s.tables.WaitEmitted(ctx, t.ID, versions[t.ID]); err != nil {
+			return err
+		}
+	}
+	id := rj.flush.newID()
+	rj.job.InjectBarrier(exec.Barrier{CheckpointID: id})
+	for {
+		done, changed := rj.flush.done(id)
+		if done {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-rj.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,268 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluicesql/sluice/catalog"
+	"github.com/sluicesql/sluice/exec"
+	"github.com/sluicesql/sluice/parser"
+	"github.com/sluicesql/sluice/planner"
+)
+
+// insert plans INSERT INTO and starts it as a durable job.
+func (s *Session) insert(ins *parser.Insert) (*Result, error) {
+	pl := s.planner()
+	plan, err := pl.PlanInsert(ins)
+	if err != nil {
+		return nil, err
+	}
+	j, err := s.startJob(pl, plan, ins.Text(), []string{ins.Table})
+	if err != nil {
+		return nil, ins.ErrorAt(0, err.Error())
+	}
+	return &Result{Kind: ResultOK, JobID: j.id,
+		Message: fmt.Sprintf("Job '%s' started: %s", j.id, summarize(ins.Text()))}, nil
+}
+
+// summarize shortens a statement to one line for messages and job names.
+func summarize(sql string) string {
+	s := strings.Join(strings.Fields(sql), " ")
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}
+
+// tablesOf lists the tables a plan reads and writes.
+func tablesOf(n planner.Node, out []string) []string {
+	switch x := n.(type) {
+	case *planner.Scan:
+		out = append(out, x.Table.Name)
+	case *planner.Sink:
+		out = append(out, x.Table.Name)
+	}
+	for _, in := range n.Inputs() {
+		out = tablesOf(in, out)
+	}
+	return out
+}
+
+// startJob records the job in the catalog and runs it.
+func (s *Session) startJob(pl *planner.Planner, plan *planner.Plan, sql string, sinks []string) (*runningJob, error) {
+	cj := &catalog.Job{Name: summarize(sql), SQL: sql, Status: catalog.JobRunning, Sinks: sinks,
+		Created: time.Now(), Updated: time.Now()}
+	if err := s.cat.CreateJob(cj); err != nil {
+		return nil, fmt.Errorf("record job: %w", err)
+	}
+	ph, err := pl.Compile(plan, planner.CompileOptions{JobID: cj.ID})
+	if err != nil {
+		s.finishJob(cj.ID, err)
+		return nil, err
+	}
+	return s.run(cj.ID, ph, plan)
+}
+
+func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*runningJob, error) {
+	rj := &runningJob{id: id, bounded: plan.Root.Bounded(), done: make(chan struct{}),
+		tables: tablesOf(plan.Root, nil), flush: newFlushTracker(ph.Graph)}
+	job, err := exec.Run(s.bg, ph.Graph, exec.RunOptions{
+		JobID:             id,
+		OnBarrierAck:      rj.flush.ack,
+		OnSubtaskFinished: rj.flush.finished,
+	})
+	if err != nil {
+		s.finishJob(id, err)
+		return nil, err
+	}
+	rj.job = job
+	s.mu.Lock()
+	s.jobs[id] = rj
+	s.mu.Unlock()
+	go func() {
+		err := job.Wait()
+		rj.err = err
+		if s.bg.Err() == nil {
+			// A job stopped by Close stays RUNNING in the catalog: it is
+			// resumed when the state dir is opened again.
+			s.finishJob(id, err)
+		}
+		s.mu.Lock()
+		delete(s.jobs, id)
+		s.mu.Unlock()
+		close(rj.done)
+	}()
+	return rj, nil
+}
+
+// finishJob records a job's end in the catalog.
+func (s *Session) finishJob(id string, err error) {
+	_ = s.cat.UpdateJob(id, func(j *catalog.Job) error {
+		j.Updated = time.Now()
+		switch {
+		case err == nil:
+			j.Status = catalog.JobFinished
+		case errors.Is(err, context.Canceled):
+			if j.Status != catalog.JobCanceled {
+				j.Status = catalog.JobCanceled
+			}
+		default:
+			j.Status = catalog.JobFailed
+			j.Error = err.Error()
+		}
+		return nil
+	})
+}
+
+func (s *Session) runningJobs() []*runningJob {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*runningJob, 0, len(s.jobs))
+	for _, j := range s.jobs {
+		out = append(out, j)
+	}
+	return out
+}
+
+// WaitJobs blocks until every job running in this process has finished,
+// or ctx is done. It returns the first job failure.
+func (s *Session) WaitJobs(ctx context.Context) error {
+	var errs []error
+	for _, j := range s.runningJobs() {
+		select {
+		case <-j.done:
+			if j.err != nil && !errors.Is(j.err, context.Canceled) {
+				errs = append(errs, fmt.Errorf("job '%s' failed: %w", j.id, j.err))
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ResumeJobs handles jobs the catalog lists as running from an earlier
+// process. Without checkpoints (a later issue) a job cannot resume from
+// where it stopped, and re-running it from the start would write its rows
+// twice, so each is marked FAILED with the reason. It returns how many were
+// resumed.
+func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
+	for _, j := range s.cat.Jobs() {
+		if j.Status != catalog.JobRunning {
+			continue
+		}
+		if _, running := s.jobs[j.ID]; running {
+			continue
+		}
+		err := s.cat.UpdateJob(j.ID, func(j *catalog.Job) error {
+			j.Status = catalog.JobFailed
+			j.Error = "the engine stopped while the job ran; resuming needs checkpoints, which are not implemented yet"
+			j.Updated = time.Now()
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+func (s *Session) stopJob(st *parser.StopJob) (*Result, error) {
+	if st.WithSavepoint {
+		return nil, st.ErrorAt(0, "STOP JOB ... WITH SAVEPOINT is not supported yet")
+	}
+	s.mu.Lock()
+	rj := s.jobs[st.ID]
+	s.mu.Unlock()
+	if rj == nil {
+		if _, err := s.cat.Job(st.ID); err != nil {
+			return nil, st.ErrorAt(0, err.Error())
+		}
+		return nil, st.ErrorAt(0, fmt.Sprintf("job '%s' is not running", st.ID))
+	}
+	_ = s.cat.UpdateJob(st.ID, func(j *catalog.Job) error {
+		j.Status = catalog.JobCanceled
+		j.Updated = time.Now()
+		return nil
+	})
+	rj.job.Cancel()
+	<-rj.done
+	return ok(fmt.Sprintf("Job '%s' stopped.", st.ID)), nil
+}
+
+// flushTracker counts, per barrier, the sink subtasks that acknowledged it
+// or have finished, so FLUSH knows when a job has absorbed its input.
+type flushTracker struct {
+	mu      sync.Mutex
+	sinks   map[[2]int]bool // (vertex, subtask) of sink subtasks
+	acked   map[int64]map[[2]int]bool
+	finish  map[[2]int]bool
+	changed chan struct{}
+	nextID  int64
+}
+
+func newFlushTracker(g *exec.JobGraph) *flushTracker {
+	ft := &flushTracker{sinks: map[[2]int]bool{}, acked: map[int64]map[[2]int]bool{},
+		finish: map[[2]int]bool{}, changed: make(chan struct{})}
+	hasDownstream := map[int]bool{}
+	for _, v := range g.Vertices {
+		for _, e := range v.Inputs {
+			hasDownstream[e.From] = true
+		}
+	}
+	for i, v := range g.Vertices {
+		if !hasDownstream[i] {
+			for st := 0; st < v.Parallelism; st++ {
+				ft.sinks[[2]int{i, st}] = true
+			}
+		}
+	}
+	return ft
+}
+
+func (ft *flushTracker) signal() {
+	close(ft.changed)
+	ft.changed = make(chan struct{})
+}
+
+func (ft *flushTracker) ack(vertex, subtask int, id int64) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if ft.acked[id] == nil {
+		ft.acked[id] = map[[2]int]bool{}
+	}
+	ft.acked[id][[2]int{vertex, subtask}] = true
+	ft.signal()
+}
+
+func (ft *flushTracker) finished(vertex, subtask int) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	ft.finish[[2]int{vertex, subtask}] = true
+	ft.signal()
+}
+
+// done reports whether every sink subtask acknowledged barrier id or
+// finished, and otherwise returns a channel closed on the next change.
+func (ft *flushTracker) done(id int64) (bool, <-chan struct{}) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	for k := range ft.sinks {
+		if !ft.acked[id][k] && !ft.finish[k] {
+			return false, ft.changed
+		}
+	}
+	delete(ft.acked, id)
+	return true, nil
+}
+
+func (ft *flushTracker) newID() int64 {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	ft.nextID++
+	return ft.nextID
+}

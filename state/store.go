@@ -1,0 +1,296 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// LayoutVersion is the version of the key layout described in doc.go. It is
+// written under NSMeta on first open; a store written with another version is
+// refused rather than misread.
+const LayoutVersion = 1
+
+// Options configures Open.
+type Options struct {
+	// InMemory keeps everything in memory (tests only): nothing is written to
+	// dir, and nothing survives Close.
+	InMemory bool
+	// SyncWrites fsyncs every commit. Off by default: a killed process
+	// (kill -9) loses nothing either way because committed writes are in the
+	// OS page cache; only a machine crash can lose the last commits.
+	// Exactly-once sinks that need durability against power loss set it.
+	SyncWrites bool
+	// Logger receives Badger's messages. Nil means: errors go to the
+	// standard logger, everything else is discarded; setting the environment
+	// variable SLUICE_BADGER_DEBUG=1 logs everything down to debug level.
+	Logger badger.Logger
+}
+
+// The Badger settings below trade peak write throughput for a small, bounded
+// memory footprint. With Badger's defaults a store holding one million small
+// rows sits around 600 MB RSS (five 64 MB memtables, 256 MB block cache);
+// with these it stays near 150 MB (see TestFootprint).
+const (
+	// memTableSize is the size of one memtable. Each memtable is a Go heap
+	// arena of about memTableSize plus its WAL file, which is mmapped, so a
+	// memtable costs up to twice this in RSS. It also bounds the largest
+	// transaction: Badger refuses a transaction above 15% of it
+	// (ErrTxnTooBig), i.e. ~2.4 MB of keys and inline values.
+	memTableSize = 16 << 20
+	// numMemtables is the number of memtables kept in memory: the one being
+	// written and up to two being flushed to L0. Two would halve the
+	// worst case but stalls writes whenever a flush is slower than filling
+	// one memtable; three smooths that out.
+	numMemtables = 3
+	// blockCacheSize caches decompressed SSTable blocks (needed because
+	// blocks are Snappy-compressed). 32 MB holds the hot part of tables
+	// well beyond memory size; reads beyond it cost a decompression.
+	blockCacheSize = 32 << 20
+	// indexCacheSize bounds the memory for SSTable indexes and bloom
+	// filters. With 0 (Badger's default) every table's index stays in
+	// memory, which grows with the data; a bounded cache keeps the
+	// footprint flat at the cost of re-reading evicted indexes.
+	indexCacheSize = 16 << 20
+	// numCompactors: two is Badger's minimum (compactor 0 prioritises L0);
+	// more only helps write-heavy loads on many cores.
+	numCompactors = 2
+	// valueThreshold: values of this size or more go to the value log,
+	// smaller ones stay inline in the LSM tree. Rows are usually far
+	// smaller, so they are read with the key and compaction alone reclaims
+	// their space; only large rows need value-log GC (run in background).
+	// It also keeps large rows from eating the 2.4 MB transaction budget:
+	// a value-log entry counts only its 12-byte pointer.
+	valueThreshold = 1 << 10
+	// valueLogFileSize: the value log only holds values >= valueThreshold,
+	// so small files are enough and let GC reclaim space in small steps
+	// (Badger's default is 1 GB per file).
+	valueLogFileSize = 64 << 20
+	// gcInterval is how often the background goroutine runs value-log GC.
+	gcInterval = 5 * time.Minute
+	// gcDiscardRatio: rewrite a value-log file when at least half of it is
+	// garbage.
+	gcDiscardRatio = 0.5
+)
+
+// Store is Sluice's state store: one Badger database holding the catalog,
+// the rows of built-in tables and (later) operator state and checkpoints,
+// each under its own key namespace (see doc.go).
+//
+// A Store is safe for concurrent use. Close it exactly once when the engine
+// stops; further calls to Close return the first result.
+type Store struct {
+	db  *badger.DB
+	dir string
+
+	stopGC chan struct{}
+	gcDone chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating if needed) the store in <dir>/badger. With
+// opts.InMemory, dir is unused and may be empty.
+func Open(dir string, opts Options) (*Store, error) {
+	bdir := ""
+	if !opts.InMemory {
+		bdir = filepath.Join(dir, "badger")
+		if err := os.MkdirAll(bdir, 0o755); err != nil {
+			return nil, fmt.Errorf("state: create %s: %w", bdir, err)
+		}
+	}
+	bo := badgerOptions(bdir, opts)
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("state: open badger in %s: %w", bdir, err)
+	}
+	s := &Store{db: db, dir: dir, stopGC: make(chan struct{}), gcDone: make(chan struct{})}
+	if err := s.checkLayout(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if opts.InMemory {
+		close(s.gcDone)
+	} else {
+		go s.gcLoop()
+	}
+	return s, nil
+}
+
+func badgerOptions(dir string, opts Options) badger.Options {
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(opts.InMemory).
+		WithSyncWrites(opts.SyncWrites).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(numMemtables).
+		WithBlockCacheSize(blockCacheSize).
+		WithIndexCacheSize(indexCacheSize).
+		WithNumCompactors(numCompactors).
+		WithValueThreshold(valueThreshold).
+		WithValueLogFileSize(valueLogFileSize).
+		// Snappy is cheap and roughly halves the disk and cache footprint
+		// of typical rows.
+		WithCompression(options.Snappy).
+		// Metrics publish expvars process-wide; Sluice has its own.
+		WithMetricsEnabled(false).
+		// One version per key: Sluice reads at the latest commit only.
+		WithNumVersionsToKeep(1)
+	switch {
+	case opts.Logger != nil:
+		bo = bo.WithLogger(opts.Logger)
+	case os.Getenv("SLUICE_BADGER_DEBUG") != "":
+		bo = bo.WithLogger(stdLogger{debug: true})
+	default:
+		bo = bo.WithLogger(stdLogger{})
+	}
+	return bo
+}
+
+// stdLogger logs Badger errors (and, when debugging, everything else) to the
+// standard logger.
+type stdLogger struct{ debug bool }
+
+func (l stdLogger) Errorf(f string, a ...any) { log.Printf("badger ERROR: "+f, a...) }
+func (l stdLogger) Warningf(f string, a ...any) {
+	if l.debug {
+		log.Printf("badger WARNING: "+f, a...)
+	}
+}
+func (l stdLogger) Infof(f string, a ...any) {
+	if l.debug {
+		log.Printf("badger INFO: "+f, a...)
+	}
+}
+func (l stdLogger) Debugf(f string, a ...any) {
+	if l.debug {
+		log.Printf("badger DEBUG: "+f, a...)
+	}
+}
+
+var layoutKey = []byte{NSMeta, 'l', 'a', 'y', 'o', 'u', 't'}
+
+// checkLayout records LayoutVersion in a new store and refuses a store
+// written with another one.
+func (s *Store) checkLayout() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(layoutKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set(layoutKey, []byte(strconv.Itoa(LayoutVersion)))
+		}
+		if err != nil {
+			return fmt.Errorf("state: read layout version: %w", err)
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("state: read layout version: %w", err)
+		}
+		if string(v) != strconv.Itoa(LayoutVersion) {
+			return fmt.Errorf("state: %s was written with state layout version %s; this build reads version %d",
+				s.dir, v, LayoutVersion)
+		}
+		return nil
+	})
+}
+
+func (s *Store) gcLoop() {
+	defer close(s.gcDone)
+	t := time.NewTicker(gcInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopGC:
+			return
+		case <-t.C:
+			// RunValueLogGC rewrites at most one file per call and returns
+			// ErrNoRewrite when there is nothing worth rewriting.
+			for i := 0; i < 16; i++ {
+				if s.db.RunValueLogGC(gcDiscardRatio) != nil {
+					break
+				}
+				select {
+				case <-s.stopGC:
+					return
+				default:
+				}
+			}
+		}
+	}
+}
+
+// DB returns the underlying Badger database. Callers must keep to their own
+// key namespace (doc.go).
+func (s *Store) DB() *badger.DB { return s.db }
+
+// Dir returns the directory the store was opened in ("" in memory).
+func (s *Store) Dir() string { return s.dir }
+
+// Close stops background work and closes Badger. It is idempotent: later
+// calls return the result of the first.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stopGC)
+		<-s.gcDone
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("state: close badger: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// DeletePrefix deletes every key that starts with prefix, in batches of
+// bounded size, and returns how many it deleted. The deletion is not atomic:
+// callers that need all-or-nothing semantics first make the keys unreachable
+// in one transaction (e.g. delete the catalog entry that names the prefix)
+// and record the pending deletion so it can be resumed after a crash (see
+// package catalog).
+//
+// Badger's own DB.DropPrefix is deliberately not used: it blocks all writes
+// to the whole database while it runs, and concurrent commits then fail with
+// ErrBlockedWrites instead of waiting.
+func (s *Store) DeletePrefix(prefix []byte) (int, error) {
+	const chunk = 4096
+	n := 0
+	for {
+		var keys [][]byte
+		err := s.db.View(func(txn *badger.Txn) error {
+			io := badger.DefaultIteratorOptions
+			io.PrefetchValues = false
+			io.Prefix = prefix
+			it := txn.NewIterator(io)
+			defer it.Close()
+			for it.Seek(prefix); it.ValidForPrefix(prefix) && len(keys) < chunk; it.Next() {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("state: scan prefix %x: %w", prefix, err)
+		}
+		if len(keys) == 0 {
+			return n, nil
+		}
+		wb := s.db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return n, fmt.Errorf("state: delete prefix %x: %w", prefix, err)
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return n, fmt.Errorf("state: delete prefix %x: %w", prefix, err)
+		}
+		n += len(keys)
+		if len(keys) < chunk {
+			return n, nil
+		}
+	}
+}

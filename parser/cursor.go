@@ -24,6 +24,17 @@ func newCursor(sp Span) (*cursor, error) {
 	return &cursor{sp: sp, src: src, toks: toks, match: matchParens(src, toks)}, nil
 }
 
+// newCursorTokens is newCursor for a statement already lexed as part of its
+// script (toks in script offsets).
+func newCursorTokens(sp Span, toks []token) *cursor {
+	src := sp.Text()
+	rel := make([]token, len(toks))
+	for i, t := range toks {
+		rel[i] = token{t.kind, t.pos - sp.Start, t.end - sp.Start}
+	}
+	return &cursor{sp: sp, src: src, toks: rel, match: matchParens(src, rel)}
+}
+
 // tok returns token i, or an EOF token at the end of the text.
 func (c *cursor) tok(i int) token {
 	if i >= 0 && i < len(c.toks) {

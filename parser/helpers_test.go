@@ -2,6 +2,7 @@ package parser
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -71,6 +72,9 @@ func restore(t *testing.T, n ast.Node) string {
 
 // at returns the script text at a node offset of statement span sp.
 func at(sp Span, off int) string {
+	if off < 0 || off > sp.End-sp.Start {
+		return fmt.Sprintf("<offset %d outside the statement>", off)
+	}
 	return sp.Script[sp.Start+off:]
 }
 

@@ -173,10 +173,14 @@ func afterName(toks []token, text string, i int) bool {
 
 var multiOps = []string{"<=>", "->>", "<=", ">=", "<>", "!=", "||", "&&", ":=", "<<", ">>", "->", "=>"}
 
+// opLen returns the length of the operator at the start of s.
 func opLen(s string) int {
-	for _, op := range multiOps {
-		if strings.HasPrefix(s, op) {
-			return len(op)
+	switch s[0] {
+	case '<', '>', '-', '!', '|', '&', ':', '=':
+		for _, op := range multiOps {
+			if strings.HasPrefix(s, op) {
+				return len(op)
+			}
 		}
 	}
 	return 1

@@ -139,3 +139,17 @@ func TestRewrittenText(t *testing.T) {
 		t.Errorf("rewritten\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestOffsetsSurviveLaterParses is a regression test: TiDB's parser reuses
+// its symbol cache, and a later parse (here the FILTER condition's) could set
+// the offsets of an earlier, already remapped tree back to TiDB's.
+func TestOffsetsSurviveLaterParses(t *testing.T) {
+	sql := "SELECT COUNT(*) FILTER (WHERE a) FROM t WHERE CAST(y AS BOOL) AND C"
+	q := parseOne[*Query](t, sql)
+	cols := nodes[*ast.ColumnNameExpr](q.Node)
+	wantAt(t, q.Span, cols[len(cols)-1], "C")
+	if _, err := Parse("SELECT 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10 + 11 + 12 + 13 + 14 + 15 + 16 + 17 + 18 + 19"); err != nil {
+		t.Fatal(err)
+	}
+	wantAt(t, q.Span, cols[len(cols)-1], "C")
+}

@@ -8,33 +8,30 @@ import (
 // may go without). A script of only blanks and comments has no statements.
 // The error, if any, is an *Error locating the first problem in script.
 func Parse(script string) ([]Statement, error) {
-	spans, err := split(script)
+	stmts, err := splitTokens(script)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Statement, 0, len(spans))
-	for _, sp := range spans {
-		st, err := parseStatement(sp)
+	out := make([]Statement, 0, len(stmts))
+	for _, st := range stmts {
+		s, err := parseStatement(newCursorTokens(st.sp, st.toks))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, st)
+		out = append(out, s)
 	}
 	return out, nil
 }
 
-// parseStatement parses the statement of span sp by its first keywords.
-func parseStatement(sp Span) (Statement, error) {
-	c, err := newCursor(sp)
-	if err != nil {
-		return nil, err
-	}
+// parseStatement parses the statement of cursor c by its first keywords.
+func parseStatement(c *cursor) (Statement, error) {
+	sp := c.sp
 	if c.isOp("(") {
-		return parseQuery(sp)
+		return parseQueryCursor(c)
 	}
 	switch strings.ToUpper(c.text(c.peek())) {
 	case "SELECT", "WITH", "VALUES", "TABLE":
-		return parseQuery(sp)
+		return parseQueryCursor(c)
 	case "INSERT":
 		return parseInsert(c)
 	case "CREATE":

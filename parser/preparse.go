@@ -114,7 +114,7 @@ func (r *rewriter) scan(lo, hi int) error {
 func (r *rewriter) scanWord(i, lo int) (int, error) {
 	switch w := strings.ToUpper(r.text(r.toks[i])); w {
 	case "TABLE":
-		if r.opAt(i+1, "(") && r.opAt(i+3, "(") && r.tok(i+2).kind == tkIdent {
+		if i > lo && r.inFrom(i-1, lo) && r.opAt(i+1, "(") && r.opAt(i+3, "(") && r.tok(i+2).kind == tkIdent {
 			if kind, ok := tvfKinds[strings.ToUpper(r.text(r.tok(i+2)))]; ok {
 				return r.windowTVF(i, kind)
 			}
@@ -184,7 +184,7 @@ func (r *rewriter) cast(i int, convert bool) (int, error) {
 		return i, nil // not a cast TiDB would accept either: leave it to TiDB
 	}
 	sub := *r.cursor
-	sub.i = sep + 1
+	sub.i, sub.toks = sep+1, r.toks[:close] // the type may not run past ')'
 	t, err := sub.parseType()
 	if err != nil {
 		return 0, err
@@ -353,8 +353,8 @@ func (r *rewriter) aliasList(i, lo int) {
 	r.addEdit(r.toks[j+1].pos, r.toks[sub.i-1].end, "")
 }
 
-// inFrom reports whether token p (just before a '(') places a derived table:
-// FROM, JOIN, LATERAL, or a ',' of a FROM list.
+// inFrom reports whether token p places a table source after it (a derived
+// table or a window TVF): FROM, JOIN, LATERAL, or a ',' of a FROM list.
 func (r *rewriter) inFrom(p, lo int) bool {
 	switch {
 	case r.kwAt(p, "FROM"), r.kwAt(p, "JOIN"), r.kwAt(p, "LATERAL"):
@@ -450,9 +450,33 @@ func (r *rewriter) tidb(buf string, m *offsetMap) (ast.StmtNode, error) {
 	if stmt == nil {
 		return nil, r.sp.ErrorAt(r.tok(0).pos, nearMsg(r.src, r.tok(0).pos))
 	}
+	stmt.Accept(&fieldTextVisitor{src: r.src, m: m})
 	m.remap(stmt)
 	return stmt, nil
 }
+
+// fieldTextVisitor gives select fields the user's text instead of the
+// rewritten one (CAST(x AS STRING), not CAST(x AS CHAR  )), for column
+// names derived from it. It runs before offsets are remapped.
+type fieldTextVisitor struct {
+	src string
+	m   *offsetMap
+}
+
+func (v *fieldTextVisitor) Enter(n ast.Node) (ast.Node, bool) {
+	f, ok := n.(*ast.SelectField)
+	if !ok || f.WildCard != nil {
+		return n, false
+	}
+	text := f.OriginalText()
+	lo, hi := v.m.back(f.Offset), v.m.back(f.Offset+len(text))
+	if text != "" && 0 <= lo && lo <= hi && hi <= len(v.src) && v.src[lo:hi] != text {
+		f.SetText(nil, v.src[lo:hi])
+	}
+	return n, false
+}
+
+func (v *fieldTextVisitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
 // parseExpr parses the statement bytes [lo, hi) as one expression; node
 // offsets are statement offsets.

@@ -10,6 +10,12 @@ func parseQuery(sp Span) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseQueryCursor(c)
+}
+
+// parseQueryCursor parses the query of cursor c.
+func parseQueryCursor(c *cursor) (*Query, error) {
+	sp := c.sp
 	r := newRewriter(c)
 	if err := r.scan(0, len(c.toks)); err != nil {
 		return nil, err

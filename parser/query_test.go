@@ -355,3 +355,14 @@ func TestParseExpr(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldText(t *testing.T) {
+	q := parseOne[*Query](t, "SELECT CAST(x AS STRING) AS c, CAST(y AS INT)+1, COUNT(*) FILTER (WHERE a > 1), z FROM t")
+	var got []string
+	for _, f := range nodes[*ast.SelectField](q.Node) {
+		got = append(got, f.Text())
+	}
+	if want := []string{"CAST(x AS STRING) AS c", "CAST(y AS INT)+1", "COUNT(*)", "z"}; !slices.Equal(got, want) {
+		t.Errorf("field texts %q, want %q", got, want)
+	}
+}

@@ -7,21 +7,37 @@ import "strings"
 // is one statement however many ';' it holds. A span runs from the first to
 // the last token of its statement; empty statements are dropped.
 func split(script string) ([]Span, error) {
+	stmts, err := splitTokens(script)
+	spans := make([]Span, len(stmts))
+	for i, st := range stmts {
+		spans[i] = st.sp
+	}
+	return spans, err
+}
+
+// stmtTokens is a statement span with its tokens (script offsets).
+type stmtTokens struct {
+	sp   Span
+	toks []token
+}
+
+// splitTokens is split that also returns each statement's tokens.
+func splitTokens(script string) ([]stmtTokens, error) {
 	toks, lerr := lex(script)
 	if lerr != nil {
 		return nil, NewError(script, lerr.off, lerr.msg)
 	}
-	var spans []Span
+	var out []stmtTokens
 	for i := 0; i < len(toks); {
 		if isOpTok(script, toks[i], ";") {
 			i++
 			continue
 		}
 		j := statementEnd(script, toks, i)
-		spans = append(spans, Span{Script: script, Start: toks[i].pos, End: toks[j-1].end})
+		out = append(out, stmtTokens{Span{Script: script, Start: toks[i].pos, End: toks[j-1].end}, toks[i:j]})
 		i = j + 1
 	}
-	return spans, nil
+	return out, nil
 }
 
 // statementEnd returns the index of the ';' token that ends the statement

@@ -32,6 +32,12 @@ func tidbParse(sql string) (stmt ast.StmtNode, err error) {
 		}
 	}()
 	stmts, _, err := p.ParseSQL(sql)
+	// TiDB's parser keeps the symbols of this parse in a cache it reuses; an
+	// empty rule of a later parse can then set the offset of one of our nodes
+	// again (after remapping). Clearing the cache prevents that, and lets the
+	// AST go when the parser sits in the pool.
+	p.Reset()
+	p.SetSQLMode(sqlMode)
 	parserPool.Put(p)
 	if err != nil {
 		return nil, err

@@ -100,7 +100,8 @@ type namedInterval struct {
 // named (DATA => TABLE t, TIMECOL => DESCRIPTOR(ts), SIZE => INTERVAL ...).
 func (r *rewriter) parseTVF(i int, kind WindowKind, inner int) (*WindowTVF, error) {
 	c := *r.cursor
-	c.i = i + 4
+	c.i, c.toks = i+4, r.toks[:inner+1] // the arguments may not run past KIND's ')'
+
 	kindTok := r.toks[i+2]
 	kindName := strings.ToUpper(r.text(kindTok))
 	tvf := &WindowTVF{Kind: kind, Offset: r.toks[i].pos}

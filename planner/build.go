@@ -408,10 +408,16 @@ func (b *builder) tableSource(ts *ast.TableSource) (Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, isName := ts.Source.(*ast.TableName); isName && len(ts.ColumnNames) == 0 {
+	cols := ts.ColumnNames
+	if b.ext != nil {
+		for _, c := range b.ext.ColumnAliases[ts] {
+			cols = append(cols, ast.NewCIStr(c))
+		}
+	}
+	if _, isName := ts.Source.(*ast.TableName); isName && len(cols) == 0 {
 		return n, nil
 	}
-	return b.requalify(n, alias, ts.ColumnNames)
+	return b.requalify(n, alias, cols)
 }
 
 // requalify gives a derived table its alias and optional column names.
@@ -445,7 +451,7 @@ func (b *builder) tableName(tn *ast.TableName, alias string) (Node, error) {
 	}
 	rel, err := b.p.Catalog.Relation(name)
 	if err != nil {
-		return nil, b.errAt(nameOffset(b.span, tn.Name.O), "%v", err)
+		return nil, b.errAt(NameOffset(b.span, tn.Name.O), "%v", err)
 	}
 	if rel.Table == nil {
 		return b.view(rel, alias)
@@ -457,7 +463,7 @@ func (b *builder) tableName(tn *ast.TableName, alias string) (Node, error) {
 	}
 	s := &Scan{Table: t, Alias: alias, Columns: cols, Continuous: b.continuous}
 	if err := s.refresh(b.p); err != nil {
-		return nil, b.errAt(nameOffset(b.span, tn.Name.O), "%v", err)
+		return nil, b.errAt(NameOffset(b.span, tn.Name.O), "%v", err)
 	}
 	return s, nil
 }
@@ -646,24 +652,24 @@ func (b *builder) alignToTable(ins *parser.Insert, src Node, t *connectors.Table
 	target := make([]int, len(fs)) // query column i → table column target[i]
 	if len(ins.Columns) > 0 {
 		if len(ins.Columns) != len(fs) {
-			return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table), fmt.Sprintf(
+			return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), fmt.Sprintf(
 				"INSERT INTO %s names %d columns but the query produces %d", t.Name, len(ins.Columns), len(fs)))
 		}
 		seen := map[int]bool{}
 		for i, c := range ins.Columns {
 			idx := t.Schema.Index(c)
 			if idx < 0 {
-				return nil, ins.ErrorAt(nameOffset(ins.Span, c), fmt.Sprintf("Unknown column '%s' in table '%s'", c, t.Name))
+				return nil, ins.ErrorAt(NameOffset(ins.Span, c), fmt.Sprintf("Unknown column '%s' in table '%s'", c, t.Name))
 			}
 			if seen[idx] {
-				return nil, ins.ErrorAt(nameOffset(ins.Span, c), fmt.Sprintf("column '%s' is named twice", c))
+				return nil, ins.ErrorAt(NameOffset(ins.Span, c), fmt.Sprintf("column '%s' is named twice", c))
 			}
 			seen[idx] = true
 			target[i] = idx
 		}
 	} else {
 		if len(fs) != len(t.Schema) {
-			return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table), fmt.Sprintf(
+			return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), fmt.Sprintf(
 				"INSERT INTO %s: the table has %d columns but the query produces %d", t.Name, len(t.Schema), len(fs)))
 		}
 		for i := range target {
@@ -681,19 +687,19 @@ func (b *builder) alignToTable(ins *parser.Insert, src Node, t *connectors.Table
 		}
 		if qi < 0 {
 			if col.Type.NotNull {
-				return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table), fmt.Sprintf("column '%s' is NOT NULL and has no value", col.Name))
+				return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), fmt.Sprintf("column '%s' is NOT NULL and has no value", col.Name))
 			}
 			e = expr.Lit(types.NullDatum(col.Type))
 		} else {
 			e = expr.Col(qi, fs[qi].Type, fs[qi].Name)
 			if !assignable(fs[qi].Type, col.Type) {
-				return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table), fmt.Sprintf(
+				return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), fmt.Sprintf(
 					"cannot write %s into column '%s' of type %s", fs[qi].Type, col.Name, col.Type))
 			}
 			if !fs[qi].Type.Equal(col.Type) {
 				c, err := expr.Cast(e, col.Type.Nullable())
 				if err != nil {
-					return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table), fmt.Sprintf("column '%s': %v", col.Name, err))
+					return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), fmt.Sprintf("column '%s': %v", col.Name, err))
 				}
 				e = c
 			}

@@ -72,10 +72,10 @@ func (p *Planner) PlanQuery(q *parser.Query, continuous bool) (*Plan, error) {
 func (p *Planner) PlanInsert(ins *parser.Insert) (*Plan, error) {
 	rel, err := p.Catalog.Relation(ins.Table)
 	if err != nil {
-		return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table), err.Error())
+		return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), err.Error())
 	}
 	if rel.Table == nil {
-		return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table), fmt.Sprintf("cannot INSERT INTO view '%s'", ins.Table))
+		return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), fmt.Sprintf("cannot INSERT INTO view '%s'", ins.Table))
 	}
 	if ins.Overwrite {
 		return nil, ins.ErrorAt(0, "INSERT OVERWRITE is not supported yet")
@@ -83,10 +83,10 @@ func (p *Planner) PlanInsert(ins *parser.Insert) (*Plan, error) {
 	t := rel.Table
 	conn, err := p.connector(connectorName(t))
 	if err != nil {
-		return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table), err.Error())
+		return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), err.Error())
 	}
 	if _, ok := conn.(connectors.SinkConnector); !ok {
-		return nil, ins.ErrorAt(nameOffset(ins.Span, ins.Table),
+		return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table),
 			fmt.Sprintf("connector '%s' of table '%s' cannot be written to", connectorName(t), t.Name))
 	}
 	b := &builder{p: p, span: ins.Query.Span, ext: ins.Query.Ext, continuous: true}
@@ -123,7 +123,7 @@ func (p *Planner) checkSinkMode(span parser.Span, s *Sink) error {
 	if sc.AcceptsUpdates(s.Table) {
 		return nil
 	}
-	return span.ErrorAt(nameOffset(span, s.Table.Name), fmt.Sprintf(
+	return span.ErrorAt(NameOffset(span, s.Table.Name), fmt.Sprintf(
 		"table '%s' (connector '%s') only accepts append-only input, but the query produces updates (changelog mode [%s]); "+
 			"declare a PRIMARY KEY on the sink table so updates become upserts, or write into an upserting connector",
 		s.Table.Name, connectorName(s.Table), modeName(s.Input.Mode())))
@@ -141,9 +141,9 @@ func connectorName(t *connectors.Table) string {
 	return "builtin"
 }
 
-// nameOffset finds a relation name in the statement text (AST table names
+// NameOffset finds a relation name in the statement text (AST table names
 // carry no position), for error carets. It returns 0 when not found.
-func nameOffset(span parser.Span, name string) int {
+func NameOffset(span parser.Span, name string) int {
 	text := strings.ToLower(span.Text())
 	name = strings.ToLower(name)
 	from := 0

@@ -459,8 +459,8 @@ func (r *runner) runRecord(ctx context.Context, st *fileState, rec *Record) (sto
 		if xerr == nil {
 			_, _, xerr = r.exec(ctx, st.eng, sql)
 		}
-		if msg := checkError(rec, xerr); msg != "" {
-			return false, r.fail(rec.Pos(), report(rec, msg, nil))
+		if msg, lines := checkError(rec, xerr); msg != "" {
+			return false, r.fail(rec.Pos(), report(rec, msg, lines))
 		}
 		r.pass(rec)
 		return false, nil
@@ -472,8 +472,8 @@ func (r *runner) runRecord(ctx context.Context, st *fileState, rec *Record) (sto
 			cols, rows, xerr = r.exec(ctx, st.eng, sql)
 		}
 		if rec.ExpectError || xerr != nil {
-			if msg := checkError(rec, xerr); msg != "" {
-				return false, r.fail(rec.Pos(), report(rec, msg, nil))
+			if msg, lines := checkError(rec, xerr); msg != "" {
+				return false, r.fail(rec.Pos(), report(rec, msg, lines))
 			}
 			r.pass(rec)
 			return false, nil
@@ -513,20 +513,24 @@ func (r *runner) call(ctx context.Context, fn func(context.Context) error, perr 
 }
 
 // checkError compares a statement's outcome with what rec expects; it
-// returns "" when they agree.
-func checkError(rec *Record, err error) string {
+// returns "" when they agree, else a message and the error's lines.
+func checkError(rec *Record, err error) (string, []string) {
 	switch {
 	case !rec.ExpectError && err != nil:
-		return fmt.Sprintf("unexpected error:\n%s", indent(err.Error()))
+		return "unexpected error:", errorLines(err)
 	case rec.ExpectError && err == nil:
 		if rec.ErrorRe != nil {
-			return fmt.Sprintf("expected an error matching %q, but it succeeded", rec.ErrorRe.String())
+			return fmt.Sprintf("expected an error matching %q, but it succeeded", rec.ErrorRe.String()), nil
 		}
-		return "expected an error, but it succeeded"
+		return "expected an error, but it succeeded", nil
 	case rec.ExpectError && rec.ErrorRe != nil && !rec.ErrorRe.MatchString(err.Error()):
-		return fmt.Sprintf("error does not match %q:\n%s", rec.ErrorRe.String(), indent(err.Error()))
+		return fmt.Sprintf("error does not match %q:", rec.ErrorRe.String()), errorLines(err)
 	}
-	return ""
+	return "", nil
+}
+
+func errorLines(err error) []string {
+	return strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
 }
 
 // checkResult compares a query's result with rec's expectation; it returns
@@ -639,7 +643,8 @@ func sideBySide(exp, act []string) []string {
 	return out
 }
 
-// report formats a failure: position, message, the SQL and detail lines.
+// report formats a failure: position, message, the SQL, then detail lines
+// (the error, or expected and actual results).
 func report(rec *Record, msg string, lines []string) string {
 	var b strings.Builder
 	kind := rec.Kind.String()

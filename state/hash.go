@@ -74,7 +74,7 @@ func HashColumns(b *types.Batch, cols []int, out []uint64) {
 	}
 	for _, c := range cols {
 		v := &b.Cols[c]
-		if v.Nulls != nil {
+		if v.HasNulls() {
 			for i := range out {
 				out[i] = combine(out[i], valueHash(v, i))
 			}

@@ -91,22 +91,29 @@ func sluiceMain(args []string, std stdio) int {
 	return exitUsage
 }
 
+// stateDirUsage describes --state-dir of the commands that keep state.
+const stateDirUsage = "`directory` of the catalog, built-in tables and job state"
+
 // engineFlags are the flags every engine command shares.
 type engineFlags struct {
 	stateDir    string
 	parallelism int
 }
 
+// defaultStateDir is the default of --state-dir.
+const defaultStateDir = "./sluice-data"
+
 // newFlagSet returns a FlagSet for subcommand name that writes its usage to
-// w, with --state-dir and --parallelism registered into ef.
-func newFlagSet(name, synopsis string, w io.Writer, ef *engineFlags) *flag.FlagSet {
+// w, with --state-dir (default stateDir, described by stateDirUsage) and
+// --parallelism registered into ef.
+func newFlagSet(name, synopsis string, w io.Writer, ef *engineFlags, stateDir, stateDirUsage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.Usage = func() {
 		fmt.Fprintf(w, "Usage:\n  %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&ef.stateDir, "state-dir", "./sluice-data", "directory of the catalog, built-in tables and job state")
+	fs.StringVar(&ef.stateDir, "state-dir", stateDir, stateDirUsage)
 	fs.IntVar(&ef.parallelism, "parallelism", runtime.NumCPU(), "default parallelism of jobs (parallelism.default)")
 	return fs
 }

@@ -67,23 +67,24 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
 }
 
-const valuesQuery = `SELECT id, name FROM (VALUES ROW(1, 'a'), ROW(2, NULL)) AS t(id, name) ORDER BY id;`
+// valuesQuery names its columns as Flink does: EXPR$0, EXPR$1.
+const valuesQuery = `VALUES (1, 'a'), (2, NULL);`
 
 func TestRunFormats(t *testing.T) {
 	for _, tc := range []struct{ format, want string }{
-		{"table", `+----+------+
-| id | name |
-+----+------+
-|  1 | a    |
-|  2 | NULL |
-+----+------+
+		{"table", `+--------+--------+
+| EXPR$0 | EXPR$1 |
++--------+--------+
+|      1 | a      |
+|      2 | NULL   |
++--------+--------+
 `},
 		{"tsv", "1\ta\n2\tNULL\n"},
 		{"csv", "1,a\n2,NULL\n"},
-		{"json", `{"id":1,"name":"a"}` + "\n" + `{"id":2,"name":null}` + "\n"},
+		{"json", `{"EXPR$0":1,"EXPR$1":"a"}` + "\n" + `{"EXPR$0":2,"EXPR$1":null}` + "\n"},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
-			r := sluice(t, "", "run", "--parallelism", "2", "--format", tc.format, "-e", valuesQuery)
+			r := sluice(t, "", "run", "--parallelism", "1", "--format", tc.format, "-e", valuesQuery)
 			if r.code != 0 || r.stdout != tc.want {
 				t.Errorf("want exit 0 and stdout\n%s\ngot %v", tc.want, r)
 			}

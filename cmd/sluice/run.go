@@ -17,7 +17,7 @@ const runSynopsis = "sluice run [--state-dir D] [--parallelism N] [-f FILE | -e 
 // with neither, resumes the durable jobs of the state dir and waits for them.
 func cmdRun(args []string, std stdio) int {
 	var ef engineFlags
-	fs := newFlagSet("run", runSynopsis, std.err, &ef)
+	fs := newFlagSet("run", runSynopsis, std.err, &ef, defaultStateDir, stateDirUsage)
 	file := fs.String("f", "", "read the script from `FILE` (- reads standard input)")
 	script := fs.String("e", "", "run the statements `SQL` (separated by ;)")
 	formatName := fs.String("format", "table", "query result format: table, tsv, csv or json")

@@ -51,7 +51,7 @@ Results of a changelog query show each row's change in an "op" column:
 // input without prompts when it is not a terminal.
 func cmdShell(args []string, std stdio) int {
 	var ef engineFlags
-	fs := newFlagSet("shell", shellSynopsis, std.err, &ef)
+	fs := newFlagSet("shell", shellSynopsis, std.err, &ef, defaultStateDir, stateDirUsage)
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -189,7 +189,7 @@ func (sh *shell) feed(text string, history func(string)) (done bool, code int) {
 				history(strings.TrimSpace(text))
 			}
 			return true, exitOK
-		case "help", `\h`, "?":
+		case "help", `\h`:
 			fmt.Fprint(sh.out, shellHelp)
 			sh.out.Flush()
 			return false, 0

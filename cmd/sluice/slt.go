@@ -17,7 +17,8 @@ const sltSynopsis = "sluice slt [--state-dir D] [--parallelism N] [-v] [--fail-f
 // and the line "N passed, M failed". It exits non-zero when a test failed.
 func cmdSLT(args []string, std stdio) int {
 	var ef engineFlags
-	fs := newFlagSet("slt", sltSynopsis, std.err, &ef)
+	fs := newFlagSet("slt", sltSynopsis, std.err, &ef, "",
+		"`directory` under which each test file gets a fresh state dir, removed after it (default: the system's temporary folder)")
 	verbose := fs.Bool("v", false, "print every record's outcome, not only failures")
 	failFast := fs.Bool("fail-fast", false, "stop at the first failure")
 	timeout := fs.Duration("timeout", 0, "limit for each record (0: none)")
@@ -34,16 +35,14 @@ func cmdSLT(args []string, std stdio) int {
 		fmt.Fprintf(std.err, "sluice slt: %v\n", err)
 		return exitUsage
 	}
-	// Every file runs on an engine of its own, in a fresh folder under the
-	// state dir (the system's temporary folder unless --state-dir is given),
-	// removed when the file is done.
-	base := os.TempDir()
-	if isSet(fs, "state-dir") {
-		base = ef.stateDir
-		if err := os.MkdirAll(base, 0o755); err != nil {
-			fmt.Fprintf(std.err, "sluice slt: %v\n", err)
-			return exitError
-		}
+	// Every file runs on an engine of its own, in a fresh folder under
+	// --state-dir, removed when the file is done.
+	base := ef.stateDir
+	if base == "" {
+		base = os.TempDir()
+	} else if err := os.MkdirAll(base, 0o755); err != nil {
+		fmt.Fprintf(std.err, "sluice slt: %v\n", err)
+		return exitError
 	}
 	newEngine := func() (sqltests.Engine, error) { return newSessionEngine(cfg, base) }
 

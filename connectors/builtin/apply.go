@@ -39,9 +39,13 @@ type change struct {
 // key is +I; overwriting a key emits -U old, +U new (nothing if the row is
 // unchanged); a delete emits -D with the stored row, and nothing if there
 // was none; an input -U immediately followed by +U becomes -U old, +U new.
-// It is published after the commit, under the table's lock, to every
-// subscriber's queue; a full queue blocks Apply until the reader catches
-// up (or closes).
+// It is published after the commit, under the table's lock, to the log
+// every continuous reader reads from. Back-pressure: before taking the lock,
+// Apply waits while the slowest reader has QueueLen or more versions
+// unread (it never waits while holding the lock, so opening readers and
+// other tables are never blocked by a slow reader). With no reader
+// subscribed, keyed writes skip reading the old rows: there is nobody to
+// tell, and the stored result is the same.
 func (s *Store) Apply(id uint64, schema []types.Type, pk []int, b *types.Batch) error {
 	if len(b.Cols) != len(schema) {
 		return fmt.Errorf("built-in table %d: batch has %d columns, table %d", id, len(b.Cols), len(schema))
@@ -53,6 +57,7 @@ func (s *Store) Apply(id uint64, schema []types.Type, pk []int, b *types.Batch) 
 	if b.Len() == 0 {
 		return nil
 	}
+	t.waitRoom(s.queueLen())
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.dropped {
@@ -76,6 +81,7 @@ func (s *Store) Truncate(id uint64, schema []types.Type, pk []int) error {
 	if err != nil {
 		return err
 	}
+	t.waitRoom(s.queueLen())
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.dropped {
@@ -130,6 +136,11 @@ type applier struct {
 	t      *table
 	prefix []byte
 
+	// blind: no continuous reader is subscribed (stable while t.mu is
+	// held), so no effective changelog is needed and keyed writes skip
+	// reading the old row.
+	blind bool
+
 	txn         *badger.Txn
 	size, count int64
 	maxSize     int64
@@ -165,6 +176,9 @@ func newApplier(s *Store, t *table) *applier {
 		threshold: s.db.Opts().ValueThreshold,
 		lastDel:   -1,
 	}
+	t.logMu.Lock()
+	a.blind = len(t.subs) == 0
+	t.logMu.Unlock()
 	a.txn = s.db.NewTransaction(true)
 	a.newOut()
 	return a
@@ -292,15 +306,74 @@ func appendUvarint(dst []byte, v uint64) []byte {
 	return append(dst, byte(v))
 }
 
-// publish hands c to every subscriber, blocking while a queue is full
-// (t.mu held, so changes keep commit order).
+func (s *Store) queueLen() int {
+	if s.QueueLen > 0 {
+		return s.QueueLen
+	}
+	return DefaultQueueLen
+}
+
+// waitRoom blocks while the change log holds max or more versions some
+// subscriber has not read. The bound is soft: it is checked before the
+// table lock is taken, so concurrent writers and chunked batches can
+// overshoot it by a little.
+func (t *table) waitRoom(max int) {
+	for {
+		t.logMu.Lock()
+		if len(t.log) < max || len(t.subs) == 0 || t.dropped {
+			t.logMu.Unlock()
+			return
+		}
+		ch := t.space
+		t.logMu.Unlock()
+		<-ch
+	}
+}
+
+// publish appends c to the change log (t.mu held, so the log is in
+// commit order) and wakes waiting readers. Without subscribers nothing is
+// kept.
 func (t *table) publish(c *change) {
-	for _, sub := range t.subs {
-		select {
-		case sub.ch <- c:
-		case <-sub.done:
+	t.logMu.Lock()
+	defer t.logMu.Unlock()
+	if len(t.subs) > 0 {
+		if len(t.log) == 0 {
+			t.logBase = c.version
+		}
+		t.log = append(t.log, c)
+	}
+	close(t.newData)
+	t.newData = make(chan struct{})
+}
+
+// trim drops the log entries every subscriber has read (logMu held).
+func (t *table) trim() {
+	if len(t.subs) == 0 {
+		if len(t.log) > 0 {
+			t.log = nil
+			close(t.space)
+			t.space = make(chan struct{})
+		}
+		return
+	}
+	min := t.subs[0].next
+	for _, sub := range t.subs[1:] {
+		if sub.next < min {
+			min = sub.next
 		}
 	}
+	if min <= t.logBase || len(t.log) == 0 {
+		return
+	}
+	k := int(min - t.logBase)
+	if k > len(t.log) {
+		k = len(t.log)
+	}
+	clear(t.log[:k])
+	t.log = t.log[k:]
+	t.logBase += uint64(k)
+	close(t.space)
+	t.space = make(chan struct{})
 }
 
 // emitFrom appends row i of b to the output with op.
@@ -391,6 +464,16 @@ func (a *applier) applyKeyed(b *types.Batch, i int, h uint64) error {
 	kb := state.EncodeKeyColumns(append(a.arena, a.prefix...), b, a.t.pk, i)
 	key := kb[start:len(kb):len(kb)]
 	a.arena = kb
+	if a.blind {
+		// Same stored result as below, without reading the old row.
+		if !b.Ops[i].IsAdd() {
+			return a.delete(key)
+		}
+		start = len(a.arena)
+		vb := state.EncodeBatchRow(a.arena, b, i)
+		a.arena = vb
+		return a.set(key, vb[start:len(vb):len(vb)])
+	}
 	exists := false
 	item, err := a.txn.Get(key)
 	switch {

@@ -332,7 +332,11 @@ func TestSnapshotSubscribeConsistencyUnderConcurrentWriters(t *testing.T) {
 			}
 			var mu sync.Mutex
 			var groups []*group
+			var midJoins atomic.Int32
 			startGroup := func() {
+				if v := e.bs.Version(id); v > 0 {
+					midJoins.Add(1)
+				}
 				srcs, spec := e.openSources(t, ct, connectors.SourceRequest{Columns: allCols(ct), Continuous: true}, par, 16)
 				g := &group{}
 				for _, s := range srcs {
@@ -393,6 +397,9 @@ func TestSnapshotSubscribeConsistencyUnderConcurrentWriters(t *testing.T) {
 			}
 			writerWG.Wait()
 			v := e.bs.Version(id)
+			if midJoins.Load() == 0 {
+				t.Fatal("no reader joined while writers ran; test is too weak")
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := e.bs.WaitEmitted(ctx, id, v); err != nil {
@@ -423,6 +430,36 @@ func TestSnapshotSubscribeConsistencyUnderConcurrentWriters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBlindWritesMatch checks that keyed writes without subscribers (which
+// skip reading old rows) store the same as writes with one.
+func TestBlindWritesMatch(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	blind, bid := e.createTable(t, "blind", true)
+	seen, sid := e.createTable(t, "seen", true)
+	srcs, _ := e.openSources(t, seen, connectors.SourceRequest{Columns: allCols(seen), Continuous: true}, 1, 0)
+	r := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 50; i++ {
+		var rows []row
+		for j := 0; j < 30; j++ {
+			k := int64(r.IntN(20))
+			switch r.IntN(3) {
+			case 0:
+				rows = append(rows, del(k, ""))
+			case 1:
+				rows = append(rows, ub(k, ""), ua(k, fmt.Sprint(r.IntN(2))))
+			default:
+				rows = append(rows, ins(k, fmt.Sprint(r.IntN(2))))
+			}
+		}
+		e.apply(t, blind, bid, rows...)
+		e.apply(t, seen, sid, rows...)
+		nextChanges(t, srcs[0])
+	}
+	if a, b := e.contents(t, blind), e.contents(t, seen); !reflect.DeepEqual(a, b) {
+		t.Fatalf("blind %v\nseen %v", a, b)
 	}
 }
 
@@ -704,11 +741,34 @@ func TestClosedReaderReleasesWriter(t *testing.T) {
 }
 
 func BenchmarkApply(b *testing.B) {
-	for _, mode := range []string{"pk-insert", "pk-upsert", "append"} {
+	for _, mode := range []string{"pk-insert", "pk-upsert", "append", "pk-insert-subscribed"} {
 		b.Run(mode, func(b *testing.B) {
 			e := newEnv(b, b.TempDir())
 			ct, id := e.createTable(b, "bench", mode != "append")
 			ts := ct.Schema.Types()
+			if mode == "pk-insert-subscribed" {
+				// A continuous reader drains the changes concurrently.
+				srcs, spec := e.openSources(b, ct, connectors.SourceRequest{Columns: allCols(ct), Continuous: true}, 1, 0)
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					rb := types.NewBatch(spec.Types)
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						rb.Reset(spec.Types)
+						if _, err := srcs[0].Next(rb); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+				defer func() { close(stop); <-done }()
+			}
 			batch := types.NewBatch(ts)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -46,27 +46,30 @@
 // # Reads: NewSource
 //
 // A bounded source is one consistent snapshot per subtask. A continuous
-// source takes its snapshot and subscribes to the change stream under the
-// same lock that Apply holds from commit to publish, so nothing is lost or
-// doubled between the two; it emits the snapshot as +I, then the changes.
+// source takes its snapshot and subscribes to the change stream (in Open)
+// under the same lock that Apply holds from commit to publish, so nothing is
+// lost or doubled between the two; it emits the snapshot as +I, then the changes.
 // When idle, Next returns an empty batch after 50 ms. Snapshot rows and
 // changes are routed to subtasks by the same hash (see NewSource), so each
 // key is handled by one subtask, in order.
 //
-// Memory and back-pressure: each continuous reader has a bounded queue of
-// Store.QueueLen (default 64) change batches, shared read-only between
-// readers. When a queue is full Apply blocks until that reader catches up:
-// changes are never dropped, and a slow reader slows the table's writers.
-// A reader that never reads (its job stalled) therefore stalls writers, and
-// a job that reads a table continuously and writes back into it can
-// deadlock once the queue fills; the planner should reject such cycles.
-// Closing a reader releases a blocked writer.
+// Memory and back-pressure: committed changes go to one in-memory log per
+// table, shared read-only by its continuous readers, and are dropped once
+// every reader has read them. An Apply that finds Store.QueueLen (default
+// 64) or more versions unread by the slowest reader waits, before taking
+// the table lock, until that reader catches up or closes: changes are
+// never dropped, and a slow reader slows the table's writers (not its other
+// readers, nor the opening of new ones). A reader that is opened but never
+// read (its job stalled) therefore stalls writers after QueueLen batches,
+// and a job that reads a table continuously and writes back into it can
+// deadlock once the log is full; the planner should reject such cycles.
 //
 // # FLUSH
 //
 // Version(id) is the last committed version; every version is published to
 // every subscribed reader, and ReaderProgress.Emitted (Readers(id)) is the
-// version up to which a reader subtask has returned its changes from Next.
+// version up to which a reader subtask has returned its changes from Next
+// (a subtask advances through versions that hold none of its rows too).
 // To make writes visible, read v := Version(id) after them, call
 // WaitEmitted(ctx, id, v), then let the job drain what the sources emitted.
 //

@@ -3,7 +3,6 @@ package builtin
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,22 +16,15 @@ import (
 // batch (the Source contract asks for ~100 ms at most).
 const idleWait = 50 * time.Millisecond
 
-// subscriber is one continuous reader subtask's subscription to a table's
-// change stream.
+// subscriber is one continuous reader subtask's position in its table's
+// change log.
 type subscriber struct {
-	ch       chan *change
-	done     chan struct{} // closed by the reader (Close)
-	doneOnce sync.Once
-	gone     chan struct{} // closed when the table is dropped
-
+	// next is the next version to read (table.logMu).
+	next                 uint64
+	emitted              atomic.Uint64
 	jobID                string
 	subtask, par, maxPar int
-	emitted              atomic.Uint64
-	// snapshotVersion is the table version the reader's snapshot holds.
-	snapshotVersion uint64
 }
-
-func (s *subscriber) close() { s.doneOnce.Do(func() { close(s.done) }) }
 
 // ReaderProgress describes one continuous reader subtask of a table.
 type ReaderProgress struct {
@@ -52,8 +44,8 @@ func (s *Store) Readers(id uint64) []ReaderProgress {
 	if t == nil {
 		return nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.logMu.Lock()
+	defer t.logMu.Unlock()
 	out := make([]ReaderProgress, 0, len(t.subs))
 	for _, sub := range t.subs {
 		out = append(out, ReaderProgress{JobID: sub.jobID, Subtask: sub.subtask, Parallelism: sub.par,
@@ -117,10 +109,11 @@ type source struct {
 	snapDone bool
 
 	// Changes.
-	sub   *subscriber
-	cur   *change
-	pos   int
-	timer *time.Timer
+	snapVersion uint64
+	sub         *subscriber
+	cur         *change
+	pos         int
+	timer       *time.Timer
 }
 
 func (r *source) Open(tc *exec.TaskContext) error {
@@ -154,37 +147,37 @@ func (r *source) Open(tc *exec.TaskContext) error {
 
 	// Snapshot and subscription are taken under the table lock, which
 	// writers hold from commit to publish: the snapshot holds exactly the
-	// versions before the first change the subscription receives.
+	// versions before the first change the subscription reads. Writers
+	// never wait for readers while holding it, so this waits at most for
+	// one Apply.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.dropped {
 		return fmt.Errorf("built-in table '%s' %w", r.name, ErrDropped)
 	}
 	r.txn = r.s.db.NewTransaction(false)
+	r.snapVersion = t.version.Load()
 	if r.continuous {
-		qlen := r.s.QueueLen
-		if qlen <= 0 {
-			qlen = DefaultQueueLen
-		}
-		r.sub = &subscriber{
-			ch: make(chan *change, qlen), done: make(chan struct{}), gone: make(chan struct{}),
-			jobID: jobID, subtask: r.subtask, par: r.par, maxPar: r.maxPar,
-			snapshotVersion: t.version.Load(),
-		}
+		r.sub = &subscriber{jobID: jobID, subtask: r.subtask, par: r.par, maxPar: r.maxPar,
+			next: r.snapVersion + 1}
+		t.logMu.Lock()
 		t.subs = append(t.subs, r.sub)
+		t.logMu.Unlock()
 	}
 	o := badger.DefaultIteratorOptions
 	o.Prefix = r.prefix
-	// With several subtasks most rows belong to others: fetch a value only
-	// for rows this subtask owns.
-	o.PrefetchValues = r.par == 1
+	// With several subtasks and a primary key most rows belong to others:
+	// fetch a value only for rows this subtask owns.
+	o.PrefetchValues = r.par == 1 || len(r.pk) == 0
 	r.it = r.txn.NewIterator(o)
 	if len(r.pk) == 0 && r.par > 1 {
 		// Rows are keyed by hash and key groups are contiguous hash
 		// ranges: start at this subtask's first key group.
 		first, last := state.KeyGroupRange(r.subtask, r.par, r.maxPar)
 		if first > last {
-			r.it.Seek(append(r.prefix[:len(r.prefix):len(r.prefix)], 0xFF))
+			// No key groups (parallelism > max parallelism): seek past
+			// the rows, leaving nothing to read.
+			r.it.Seek(append(state.BuiltinTablePrefix(r.id), subRow+1))
 		} else {
 			r.it.Seek(state.AppendUint64(r.prefix[:len(r.prefix):len(r.prefix)], state.KeyGroupHashStart(first, r.maxPar)))
 		}
@@ -195,6 +188,9 @@ func (r *source) Open(tc *exec.TaskContext) error {
 }
 
 func (r *source) Next(b *types.Batch) (bool, error) {
+	if r.snapDone && !r.continuous {
+		return true, nil
+	}
 	if !r.snapDone {
 		full, err := r.nextSnapshot(b)
 		if err != nil || full {
@@ -268,43 +264,43 @@ func (r *source) endSnapshot() {
 		r.txn = nil
 	}
 	if r.sub != nil {
-		r.sub.emitted.Store(r.sub.snapshotVersion)
+		r.sub.emitted.Store(r.snapVersion)
 	}
 }
 
 // nextChanges appends this subtask's published changes to b, waiting up to
 // idleWait for the first one when b is empty.
 func (r *source) nextChanges(b *types.Batch) error {
-	sub := r.sub
 	for b.Len() < types.DefaultBatchSize {
 		if r.cur == nil {
-			if b.Len() > 0 {
-				select {
-				case c := <-sub.ch:
-					r.cur, r.pos = c, 0
-				case <-sub.gone:
-					return fmt.Errorf("built-in table '%s' %w", r.name, ErrDropped)
-				default:
+			c, wait, err := r.fetch()
+			if err != nil {
+				return err
+			}
+			if c == nil {
+				if b.Len() > 0 {
 					return nil
 				}
-			} else {
 				if r.timer == nil {
 					r.timer = time.NewTimer(idleWait)
 				} else {
 					r.timer.Reset(idleWait)
 				}
 				select {
-				case c := <-sub.ch:
-					r.cur, r.pos = c, 0
-				case <-sub.gone:
+				case <-wait:
+					r.timer.Stop()
+					continue
+				case <-r.t.gone:
+					r.timer.Stop()
 					return fmt.Errorf("built-in table '%s' %w", r.name, ErrDropped)
 				case <-r.timer.C:
 					return nil
 				case <-r.ctx.Done():
+					r.timer.Stop()
 					return nil
 				}
-				r.timer.Stop()
 			}
+			r.cur, r.pos = c, 0
 		}
 		c := r.cur
 		n := c.rows.Len()
@@ -318,11 +314,38 @@ func (r *source) nextChanges(b *types.Batch) error {
 			}
 		}
 		if r.pos == n {
-			sub.emitted.Store(c.version)
-			r.cur = nil
+			r.consumed(c)
 		}
 	}
 	return nil
+}
+
+// fetch returns the next unread change, or nil and a channel closed when
+// one is published.
+func (r *source) fetch() (*change, <-chan struct{}, error) {
+	t := r.t
+	t.logMu.Lock()
+	defer t.logMu.Unlock()
+	if t.dropped {
+		return nil, nil, fmt.Errorf("built-in table '%s' %w", r.name, ErrDropped)
+	}
+	if len(t.log) > 0 && r.sub.next >= t.logBase {
+		if i := r.sub.next - t.logBase; i < uint64(len(t.log)) {
+			return t.log[i], nil, nil
+		}
+	}
+	return nil, t.newData, nil
+}
+
+// consumed records that every row of c owned by this subtask was emitted.
+func (r *source) consumed(c *change) {
+	t := r.t
+	t.logMu.Lock()
+	r.sub.next = c.version + 1
+	t.trim()
+	t.logMu.Unlock()
+	r.sub.emitted.Store(c.version)
+	r.cur = nil
 }
 
 // Close releases the snapshot and unsubscribes. It is idempotent.
@@ -341,18 +364,16 @@ func (r *source) Close() error {
 	if r.sub != nil {
 		sub := r.sub
 		r.sub = nil
-		// Closing done first releases a writer blocked on this queue, so
-		// taking the table lock below cannot deadlock.
-		sub.close()
 		t := r.t
-		t.mu.Lock()
+		t.logMu.Lock()
 		for i, x := range t.subs {
 			if x == sub {
 				t.subs = append(t.subs[:i], t.subs[i+1:]...)
 				break
 			}
 		}
-		t.mu.Unlock()
+		t.trim() // may release writers waiting for this reader
+		t.logMu.Unlock()
 	}
 	return nil
 }

@@ -23,8 +23,8 @@ const (
 	subRow  = 0x01 // rows
 )
 
-// DefaultQueueLen is the capacity, in change batches, of each continuous
-// reader's queue (see Store.QueueLen).
+// DefaultQueueLen is the default bound, in change batches, on how far the
+// slowest continuous reader of a table may lag (see Store.QueueLen).
 const DefaultQueueLen = 64
 
 // Store keeps the rows of built-in tables (and materialized views) in the
@@ -36,9 +36,10 @@ type Store struct {
 	db  *badger.DB
 	cat *catalog.Catalog
 
-	// QueueLen is the capacity of each continuous reader's queue in change
-	// batches; set it before the first reader opens. A full queue blocks
-	// Apply (back-pressure) instead of dropping changes.
+	// QueueLen bounds, in change batches (versions), how far the slowest
+	// continuous reader of a table may lag behind its writers: an Apply
+	// that finds that many unread versions waits (back-pressure) instead
+	// of dropping changes. Set it before use.
 	QueueLen int
 
 	mu     sync.Mutex
@@ -52,18 +53,33 @@ type table struct {
 
 	// mu serialises writers, snapshot+subscribe and drop, so the change
 	// stream is published in commit order and a subscriber's snapshot is
-	// exactly the state before the first change it receives.
+	// exactly the state before the first change it receives. It is never
+	// held while waiting for readers.
 	mu      sync.Mutex
 	loaded  bool
 	bound   bool
 	types   []types.Type
 	pk      []int
 	nextRow uint64
-	dropped bool
-	subs    []*subscriber
 	hashes  []uint64 // scratch for Apply
 
 	version atomic.Uint64
+
+	// logMu guards the change log and the subscribers. The log holds the
+	// versions [logBase, logBase+len(log)) that some subscriber has not
+	// read yet; every change is shared, read-only, by all subscribers.
+	logMu   sync.Mutex
+	dropped bool // set under mu and logMu
+	log     []*change
+	logBase uint64
+	subs    []*subscriber
+	newData chan struct{} // closed (and replaced) when a change is logged
+	space   chan struct{} // closed (and replaced) when the log shrinks
+	gone    chan struct{} // closed when the table is dropped
+}
+
+func newTable(id uint64) *table {
+	return &table{id: id, newData: make(chan struct{}), space: make(chan struct{}), gone: make(chan struct{})}
 }
 
 // NewStore returns the built-in table store over st, using cat to resolve
@@ -95,11 +111,13 @@ func (s *Store) onDrop(id uint64) {
 		return
 	}
 	t.mu.Lock()
+	t.logMu.Lock()
 	t.dropped = true
-	for _, sub := range t.subs {
-		close(sub.gone)
-	}
-	t.subs = nil
+	close(t.gone)
+	close(t.space) // wake writers waiting for room
+	t.space = make(chan struct{})
+	t.subs, t.log = nil, nil
+	t.logMu.Unlock()
 	t.mu.Unlock()
 }
 
@@ -114,7 +132,7 @@ func (s *Store) table(id uint64, name string, ts []types.Type, pk []int) (*table
 			s.mu.Unlock()
 			return nil, fmt.Errorf("built-in table '%s' %w", displayName(name, id), catalog.ErrNotFound)
 		}
-		t = &table{id: id}
+		t = newTable(id)
 		s.tables[id] = t
 	}
 	s.mu.Unlock()

@@ -277,6 +277,19 @@ func (a *arithExpr) evalDec(x, y []int64, out *types.Vector) error {
 		s := max(a.ls, a.rs)
 		fx, fy := types.Pow10[s-a.ls], types.Pow10[s-a.rs]
 		var ofl uint64
+		if fx == 1 && fy == 1 && a.op == opAdd {
+			// Same scale: a plain checked addition (the common case).
+			for i := range o {
+				c := x[i] + y[i]
+				ofl |= uint64((x[i]^c)&(y[i]^c)) >> 63
+				if c >= lim || c <= -lim {
+					ofl = 1
+				}
+				o[i] = c
+			}
+			bad = ofl != 0
+			break
+		}
 		for i := range o {
 			u, f1 := mulOverflow(x[i], fx)
 			v, f2 := mulOverflow(y[i], fy)

@@ -29,6 +29,8 @@ func TestArith(t *testing.T) {
 		{"mod zero", C("MOD", 7, 0), "NULL"},
 		{"decimal add", C("+", col("d"), D("1.005")), "2.505|-1.245|NULL"},
 		{"decimal sub int", C("-", col("d"), 1), "0.50|-3.25|NULL"},
+		{"decimal same scale", C("+", col("d"), col("d")), "3.00|-4.50|NULL"},
+		{"decimal same scale overflow", C("+", D("99999999999999999.9"), D("0.1")), "!DECIMAL value is out of range"},
 		{"decimal mul", C("*", col("d"), D("1.5")), "2.250|-3.375|NULL"},
 		{"decimal div", C("/", col("d"), 4), "0.375000|-0.562500|NULL"},
 		{"decimal div decimal", C("/", D("1.00"), D("3.0")), "0.333333"},

@@ -294,11 +294,13 @@ func decimalParams(t types.Type) (int, int) {
 	case types.KindBigInt:
 		return 19, 0
 	case types.KindDecimal:
+		// Out-of-range parameters (never produced by the planner) are
+		// clamped so that no table lookup can fail.
 		p := t.Precision
 		if p <= 0 || p > types.MaxDecimalPrecision {
 			p = types.MaxDecimalPrecision
 		}
-		return p, t.Scale
+		return p, min(max(t.Scale, 0), types.MaxDecimalPrecision)
 	}
 	return types.MaxDecimalPrecision, 0
 }

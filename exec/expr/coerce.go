@@ -294,3 +294,10 @@ func ParseLiteral(s string, t types.Type) (types.Datum, error) {
 	}
 	return d, nil
 }
+
+// CommonType returns the type values of types a and b are converted to
+// when they meet in CASE, COALESCE, IN, UNION or VALUES: NULL adopts the
+// other type, integers widen, integer and DECIMAL give DECIMAL, any
+// FLOAT/DOUBLE gives DOUBLE, strings give VARCHAR(max n) or STRING, DATE
+// and TIMESTAMP give TIMESTAMP. ok is false when there is none.
+func CommonType(a, b types.Type) (types.Type, bool) { return commonType(a, b) }

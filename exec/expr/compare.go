@@ -26,8 +26,8 @@ const (
 	cmpI64 cmpMode = iota
 	cmpF64
 	cmpStr
-	cmpDec    // DECIMALs (or integer vs DECIMAL) of different scales
-	cmpNull   // an operand is the untyped NULL
+	cmpDec  // DECIMALs (or integer vs DECIMAL) of different scales
+	cmpNull // an operand is the untyped NULL
 )
 
 // cmpExpr is a comparison; the result is BOOLEAN.

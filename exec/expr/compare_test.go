@@ -1,6 +1,10 @@
 package expr
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sluicesql/sluice/exec/types"
+)
 
 func TestCompare(t *testing.T) {
 	runCases(t, []tcase{
@@ -171,4 +175,30 @@ func TestLike(t *testing.T) {
 		{"regexp invalid", C("REGEXP", col("s"), "a("), "!invalid regular expression"},
 		{"rlike column", C("RLIKE", "abc", col("s")), "TRUE|FALSE|NULL"},
 	})
+}
+
+func TestCommonType(t *testing.T) {
+	for _, c := range []struct {
+		a, b types.Type
+		want string
+	}{
+		{types.Null, types.Int, "INT"},
+		{types.Int, types.BigInt, "BIGINT"},
+		{types.Int, types.Decimal(5, 2), "DECIMAL(12, 2)"},
+		{types.Float, types.Decimal(5, 2), "DOUBLE"},
+		{types.Varchar(3), types.Varchar(5), "VARCHAR(5)"},
+		{types.Varchar(3), types.String, "STRING"},
+		{types.Date, types.Timestamp, "TIMESTAMP(6)"},
+		{types.Bool, types.Bool, "BOOLEAN"},
+		{types.Varchar(3), types.Int, "none"},
+		{types.Date, types.Int, "none"},
+	} {
+		got := "none"
+		if ct, ok := CommonType(c.a, c.b); ok {
+			got = ct.String()
+		}
+		if got != c.want {
+			t.Errorf("CommonType(%s, %s) = %s, want %s", c.a, c.b, got, c.want)
+		}
+	}
 }

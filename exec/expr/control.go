@@ -260,8 +260,10 @@ func (e *nullIfExpr) Type() types.Type { return e.args[0].Type() }
 func (e *nullIfExpr) children() []Expr { return e.args }
 func (e *nullIfExpr) Clone() Expr      { return &nullIfExpr{args: cloneAll(e.args)} }
 func (e *nullIfExpr) String() string {
-	eq := e.args[1].(*cmpExpr)
-	return callString("NULLIF", eq.args)
+	if eq, ok := e.args[1].(*cmpExpr); ok {
+		return callString("NULLIF", eq.args)
+	}
+	return "NULLIF(" + e.args[0].String() + ", <" + e.args[1].String() + ">)"
 }
 func (e *nullIfExpr) Eval(b *types.Batch, out *types.Vector) error {
 	n := b.Len()

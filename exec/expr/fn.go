@@ -158,13 +158,7 @@ func asTemporal(e Expr) (Expr, bool, error) {
 	case t.IsString():
 		if _, ok := constString(e); ok {
 			c, err := coerceStringLiteral(e, types.Timestamp)
-			if err != nil {
-				return nil, false, err
-			}
-			if c.Type().Kind == types.KindDate {
-				return c, true, nil
-			}
-			return c, true, nil
+			return c, err == nil, err
 		}
 		c, err := implicitCast(e, types.Timestamp)
 		return c, err == nil, nil

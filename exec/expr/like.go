@@ -236,11 +236,31 @@ func (l *likeExpr) Eval(b *types.Batch, out *types.Vector) error {
 	o := out.I64[:n]
 	neg := b2i(l.not)
 	if l.pat != nil {
-		for i, v := range s.Str[:n] {
-			if l.fold {
-				v = strings.ToLower(v)
+		strs := s.Str[:n]
+		switch {
+		case l.fold:
+			for i, v := range strs {
+				o[i] = b2i(l.pat.match(strings.ToLower(v))) ^ neg
 			}
-			o[i] = b2i(l.pat.match(v)) ^ neg
+		case l.pat.kind == likePrefix:
+			lit := l.pat.lit
+			for i, v := range strs {
+				o[i] = b2i(len(v) >= len(lit) && v[:len(lit)] == lit) ^ neg
+			}
+		case l.pat.kind == likeSuffix:
+			lit := l.pat.lit
+			for i, v := range strs {
+				o[i] = b2i(len(v) >= len(lit) && v[len(v)-len(lit):] == lit) ^ neg
+			}
+		case l.pat.kind == likeExact:
+			lit := l.pat.lit
+			for i, v := range strs {
+				o[i] = b2i(v == lit) ^ neg
+			}
+		default:
+			for i, v := range strs {
+				o[i] = b2i(l.pat.match(v)) ^ neg
+			}
 		}
 		if unionNulls(out, n, s, nil) {
 			zeroNullSlots(out)

@@ -155,9 +155,11 @@ func evalSubset(e Expr, b *types.Batch, mask []bool, out *types.Vector) (*types.
 		}
 	}
 	var res types.Vector
-	if err := e.Eval(sub, &res); err != nil {
+	v, err := evalArg(e, sub, &res)
+	if err != nil {
 		return nil, err
 	}
+	res = *v
 	t := e.Type()
 	prepare(out, t, n)
 	nulls := ensureNulls(out, n)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/sluicesql/sluice/exec/types"
 )
 
 // builder type-checks args and returns the expression for one call.
@@ -121,6 +119,3 @@ func init() {
 	register("LIKE", 2, 3, buildLike)
 	register("REGEXP RLIKE REGEXP_LIKE", 2, 2, buildRegexpOp)
 }
-
-// ensure the registry's type is referenced for documentation tools.
-var _ = types.Bool

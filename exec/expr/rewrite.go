@@ -1,6 +1,6 @@
 package expr
 
-import "fmt"
+import "github.com/sluicesql/sluice/exec/types"
 
 // Columns returns the input column indexes e reads, each once, in first-use
 // order.
@@ -50,14 +50,16 @@ func Deterministic(e Expr) bool {
 
 // Substitute returns a copy of e in which every column reference $i is
 // replaced by a copy of by[i]: the composition of e over a projection by.
-// The types of by[i] must equal the referenced columns' types.
+// by[i] must have the referenced column's kind (and DECIMAL scale), since
+// operators chose their kernels for that type; lengths, precisions and
+// nullability may differ.
 func Substitute(e Expr, by []Expr) (Expr, error) {
 	return rewriteCols(e.Clone(), func(c *colExpr) (Expr, error) {
 		if c.idx < 0 || c.idx >= len(by) {
-			return nil, fmt.Errorf("substitute: column $%d beyond %d expressions", c.idx, len(by))
+			return nil, newErr(ErrEval, "substitute: column $%d beyond %d expressions", c.idx, len(by))
 		}
-		if by[c.idx].Type().Class() != c.t.Class() {
-			return nil, fmt.Errorf("substitute: column $%d is %s but its replacement is %s", c.idx, c.t, by[c.idx].Type())
+		if rt := by[c.idx].Type(); rt.Kind != c.t.Kind || (rt.Kind == types.KindDecimal && rt.Scale != c.t.Scale) {
+			return nil, newErr(ErrType, "substitute: column $%d is %s but its replacement is %s", c.idx, c.t, rt)
 		}
 		return by[c.idx].Clone(), nil
 	})
@@ -68,7 +70,7 @@ func Substitute(e Expr, by []Expr) (Expr, error) {
 func Remap(e Expr, m []int) (Expr, error) {
 	return rewriteCols(e.Clone(), func(c *colExpr) (Expr, error) {
 		if c.idx < 0 || c.idx >= len(m) || m[c.idx] < 0 {
-			return nil, fmt.Errorf("remap: column $%d is not available", c.idx)
+			return nil, newErr(ErrEval, "remap: column $%d is not available", c.idx)
 		}
 		cp := *c
 		cp.idx = m[c.idx]

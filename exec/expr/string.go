@@ -245,7 +245,8 @@ func runeOffset(s string, k int64) int {
 }
 
 // substring implements MySQL's SUBSTRING(s, pos, length): 1-based pos,
-// negative pos counts from the end, pos 0 or length < 1 give ''.
+// negative pos counts from the end, pos 0 or length < 1 give the empty
+// string.
 func substring(s string, pos, length int64) string {
 	if pos == 0 || length < 1 {
 		return ""

@@ -74,3 +74,31 @@ func TestStringFunctions(t *testing.T) {
 		{"arity variadic", C("CONCAT_WS", "a"), "!function CONCAT_WS expects at least 2 arguments, got 1"},
 	})
 }
+
+func TestStringExtra(t *testing.T) {
+	runCases(t, []tcase{
+		{"substring_index", C("SUBSTRING_INDEX", "www.mysql.com", ".", 2), "www.mysql"},
+		{"substring_index neg", C("SUBSTRING_INDEX", "www.mysql.com", ".", -2), "mysql.com"},
+		{"substring_index beyond", C("SUBSTRING_INDEX", "a.b", ".", 5), "a.b"},
+		{"ascii", C("ASCII", "A"), "65"},
+		{"initcap", C("INITCAP", "hello wORLD-x"), "Hello World-X"},
+		{"space", C("SPACE", 3), "   "},
+		{"strcmp", C("STRCMP", "a", "b"), "-1"},
+		{"chr", C("CHR", 65), "A"},
+		{"md5", C("MD5", "abc"), "900150983cd24fb0d6963f7d28e17f72"},
+		{"sha1", C("SHA1", "abc"), "a9993e364706816aba3e25717850c26c9cd0d89d"},
+		{"sha2", C("SHA2", "abc", 224), "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"},
+		{"sha2 bad", C("SHA2", "abc", 1), "NULL"},
+		{"base64", C("TO_BASE64", "abc"), "YWJj"},
+		{"from base64", C("FROM_BASE64", "YWJj"), "abc"},
+		{"from base64 bad", C("FROM_BASE64", "!!"), "NULL"},
+		{"hex", C("HEX", "abc"), "616263"},
+	})
+	u, _ := C("UUID")()
+	if IsConst(u) {
+		t.Fatal("UUID() is constant")
+	}
+	if s, err := render(u); err != nil || len(s) != 3*36+2 {
+		t.Fatalf("UUID: %q %v", s, err)
+	}
+}

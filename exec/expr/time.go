@@ -140,7 +140,7 @@ var unitNames = map[string]timeUnit{
 	"HOUR_SECOND": unitHourSecond, "HOUR_MINUTE": unitHourMinute, "DAY_MICROSECOND": unitDayMicrosecond,
 	"DAY_SECOND": unitDaySecond, "DAY_MINUTE": unitDayMinute, "DAY_HOUR": unitDayHour,
 	"YEAR_MONTH": unitYearMonth,
-	"DAYOFWEEK": unitDayOfWeek, "DOW": unitDayOfWeek, "DAYOFYEAR": unitDayOfYear, "DOY": unitDayOfYear,
+	"DAYOFWEEK":  unitDayOfWeek, "DOW": unitDayOfWeek, "DAYOFYEAR": unitDayOfYear, "DOY": unitDayOfYear,
 	"EPOCH": unitEpoch, "ISODOW": unitISODayOfWeek,
 }
 
@@ -279,7 +279,7 @@ func temporalMicrosArg(name string, e Expr, allowTime bool, args []Expr) (Expr, 
 	return c, false, nil
 }
 
-func newExtract(name string, u timeUnit, unitName string, x Expr, args []Expr, out types.Type, behaviour Expr) (Expr, error) {
+func newExtract(name string, u timeUnit, unitName string, x Expr, args []Expr, out types.Type, behaviour Expr) (*fnExpr, error) {
 	c, isTime, err := temporalMicrosArg(name, x, true, args)
 	if err != nil {
 		return nil, err
@@ -317,8 +317,7 @@ func buildExtract(name string, args []Expr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	fe := f.(*fnExpr)
-	fe.printArg = func(f *fnExpr) string { return "EXTRACT(" + unitName + " FROM " + f.args[0].String() + ")" }
+	f.printArg = func(f *fnExpr) string { return "EXTRACT(" + unitName + " FROM " + f.args[0].String() + ")" }
 	return f, nil
 }
 
@@ -346,9 +345,8 @@ func buildField(name string, args []Expr) (Expr, error) {
 		return nil, err
 	}
 	if name == "WEEKDAY" { // 0 = Monday
-		fe := f.(*fnExpr)
-		inner := fe.body
-		fe.body = func(f *fnExpr, in []*types.Vector, out *types.Vector, n int) error {
+		inner := f.body
+		f.body = func(f *fnExpr, in []*types.Vector, out *types.Vector, n int) error {
 			if err := inner(f, in, out, n); err != nil {
 				return err
 			}
@@ -361,8 +359,7 @@ func buildField(name string, args []Expr) (Expr, error) {
 		}
 	}
 	if name == "WEEKOFYEAR" {
-		fe := f.(*fnExpr)
-		fe.printArg = func(f *fnExpr) string { return "WEEKOFYEAR(" + f.args[0].String() + ")" }
+		f.printArg = func(f *fnExpr) string { return "WEEKOFYEAR(" + f.args[0].String() + ")" }
 	}
 	return f, nil
 }
@@ -756,8 +753,8 @@ func buildDateDiff(name string, args []Expr) (Expr, error) {
 	}), nil
 }
 
-// formatArg compiles a constant format argument into aux; other formats
-// are compiled per row with a one-entry cache.
+// formatFor returns the compiled format of row i: the constant one kept in
+// aux, or one compiled from the row's text with a one-entry cache.
 func (f *fnExpr) formatFor(v *types.Vector, i int) *timeFormat {
 	if tf, ok := f.aux.(*timeFormat); ok {
 		return tf

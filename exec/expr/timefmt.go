@@ -11,20 +11,19 @@ import (
 
 // civil holds the broken-down fields of a TIMESTAMP value.
 type civil struct {
-	year, month, day  int
-	hour, min, sec    int
-	micro             int
-	days              int64 // days since epoch
-	weekday           int   // 0 = Sunday
-	yday              int   // 1..366
-	hasDate, hasClock bool
+	year, month, day int
+	hour, min, sec   int
+	micro            int
+	days             int64 // days since epoch
+	weekday          int   // 0 = Sunday
+	yday             int   // 1..366
 }
 
 func civilOf(us int64) civil {
 	days := floorDiv(us, usPerDay)
 	rem := us - days*usPerDay
 	y, m, d := civilFromDays(days)
-	c := civil{year: y, month: m, day: d, days: days, hasDate: true, hasClock: true}
+	c := civil{year: y, month: m, day: d, days: days}
 	c.hour = int(rem / usPerHour)
 	c.min = int(rem / usPerMinute % 60)
 	c.sec = int(rem / usPerSecond % 60)
@@ -109,41 +108,41 @@ var dayNames = [...]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday
 type fmtKind uint8
 
 const (
-	fLit       fmtKind = iota
-	fYear4             // %Y yyyy
-	fYear2             // %y yy
-	fMonth2            // %m MM
-	fMonth1            // %c M
-	fMonthName         // %M MMMM
-	fMonthAbbr         // %b MMM
-	fDay2              // %d dd
-	fDay1              // %e d
-	fDaySuffix         // %D
-	fYday              // %j DDD
-	fHour2             // %H HH
-	fHour1             // %k H
-	fHour12_2          // %h %I hh
-	fHour12_1          // %l h
-	fMin2              // %i mm
-	fMin1              // m
-	fSec2              // %s %S ss
-	fSec1              // s
-	fMicro             // %f (6 digits)
-	fFrac              // S...: width fraction digits
-	fAMPM              // %p a
-	fDayName           // %W EEEE
-	fDayAbbr           // %a EEE
-	fWeekday           // %w (0 = Sunday)
-	fDayOfWeekISO      // u (1 = Monday)
-	fTime12            // %r
-	fTime24            // %T
-	fWeekU             // %U
-	fWeeku             // %u
-	fWeekV             // %V
-	fWeekv             // %v
-	fYearX             // %X
-	fYearx             // %x
-	fZone              // X, Z: always UTC
+	fLit          fmtKind = iota
+	fYear4                // %Y yyyy
+	fYear2                // %y yy
+	fMonth2               // %m MM
+	fMonth1               // %c M
+	fMonthName            // %M MMMM
+	fMonthAbbr            // %b MMM
+	fDay2                 // %d dd
+	fDay1                 // %e d
+	fDaySuffix            // %D
+	fYday                 // %j DDD
+	fHour2                // %H HH
+	fHour1                // %k H
+	fHour12_2             // %h %I hh
+	fHour12_1             // %l h
+	fMin2                 // %i mm
+	fMin1                 // m
+	fSec2                 // %s %S ss
+	fSec1                 // s
+	fMicro                // %f (6 digits)
+	fFrac                 // S...: width fraction digits
+	fAMPM                 // %p a
+	fDayName              // %W EEEE
+	fDayAbbr              // %a EEE
+	fWeekday              // %w (0 = Sunday)
+	fDayOfWeekISO         // u (1 = Monday)
+	fTime12               // %r
+	fTime24               // %T
+	fWeekU                // %U
+	fWeeku                // %u
+	fWeekV                // %V
+	fWeekv                // %v
+	fYearX                // %X
+	fYearx                // %x
+	fZone                 // X, Z: always UTC
 )
 
 type fmtItem struct {
@@ -158,7 +157,8 @@ type timeFormat struct {
 }
 
 // compileFormat compiles a MySQL format ('%Y-%m-%d') when f contains '%',
-// otherwise a Java pattern ('yyyy-MM-dd HH:mm:ss.SSS', quoted text in '').
+// otherwise a Java pattern ('yyyy-MM-dd HH:mm:ss.SSS', with literal text
+// in single quotes and a doubled quote for a quote).
 func compileFormat(f string) *timeFormat {
 	if strings.IndexByte(f, '%') >= 0 {
 		return compileMySQLFormat(f)
@@ -219,7 +219,7 @@ func compileJavaFormat(f string) *timeFormat {
 				sb.WriteByte(f[j])
 				j++
 			}
-			if j == i+1 && j < len(f) { // '' is a quote
+			if j == i+1 && j < len(f) { // a doubled quote is a quote
 				sb.WriteByte('\'')
 			}
 			tf.lit(sb.String())

@@ -133,6 +133,11 @@ func evalArg(e Expr, b *types.Batch, buf *types.Vector) (*types.Vector, error) {
 	if err := e.Eval(b, buf); err != nil {
 		return nil, err
 	}
+	if _, own := e.(node); !own && (buf.Len() != b.Len() || buf.Type.Class() != e.Type().Class()) {
+		// An expression from another package broke the Eval contract.
+		return nil, newErr(ErrEval, "%s produced %d %s values for %d rows of %s",
+			e.String(), buf.Len(), buf.Type, b.Len(), e.Type())
+	}
 	return buf, nil
 }
 

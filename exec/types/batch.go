@@ -26,8 +26,11 @@ func (o Op) String() string {
 func (o Op) IsAdd() bool { return o == Insert || o == UpdateAfter }
 
 // Vector is one column of a batch. Exactly one of I64, F64 and Str is used,
-// chosen by Type.Class(); its length equals the batch length. Nulls is nil when
-// no row is NULL, otherwise it has the batch length and Nulls[i] marks row i.
+// chosen by Type.Class(); its length equals the batch length. Nulls marks
+// NULL rows: row i is NULL when i < len(Nulls) && Nulls[i], so a Nulls
+// shorter than the vector (nil or empty in particular) means the rows past
+// its end are not NULL. Writers that set a NULL extend Nulls to the vector's
+// length first (EnsureNulls).
 type Vector struct {
 	Type  Type
 	Nulls []bool
@@ -49,15 +52,18 @@ func (v *Vector) Len() int {
 }
 
 // IsNull reports whether row i is NULL.
-func (v *Vector) IsNull(i int) bool { return v.Nulls != nil && v.Nulls[i] }
+func (v *Vector) IsNull(i int) bool { return i < len(v.Nulls) && v.Nulls[i] }
+
+// HasNulls reports whether any row may be NULL (Nulls is non-empty).
+func (v *Vector) HasNulls() bool { return len(v.Nulls) > 0 }
 
 // Reset empties v, keeping its capacity, and sets its type.
 func (v *Vector) Reset(t Type) {
 	v.Type = t
-	v.Nulls = v.Nulls[:0]
-	if v.Nulls != nil && cap(v.Nulls) == 0 {
-		v.Nulls = nil
-	}
+	// Dropping the null slice (rather than keeping its capacity) keeps the
+	// invariant simple for writers that test Nulls != nil: a vector with
+	// nulls allocates its null slice once per batch, never per row.
+	v.Nulls = nil
 	v.I64 = v.I64[:0]
 	v.F64 = v.F64[:0]
 	v.Str = clearStrings(v.Str)
@@ -78,17 +84,15 @@ func (v *Vector) Resize(n int) {
 	default:
 		v.I64 = growI64(v.I64, n)
 	}
-	if v.Nulls != nil {
-		v.Nulls = growBool(v.Nulls, n)
+	if len(v.Nulls) > n {
+		v.Nulls = v.Nulls[:n]
 	}
 }
 
 // SetNull marks row i NULL (allocating the null slice on first use) and
 // zeroes its value slot.
 func (v *Vector) SetNull(i int) {
-	if v.Nulls == nil || len(v.Nulls) < v.Len() {
-		v.Nulls = growBool(v.Nulls, v.Len())
-	}
+	v.EnsureNulls()
 	v.Nulls[i] = true
 	switch v.Type.Class() {
 	case ClassF64:
@@ -102,8 +106,8 @@ func (v *Vector) SetNull(i int) {
 
 // EnsureNulls makes Nulls non-nil with the vector's length, all false for new slots.
 func (v *Vector) EnsureNulls() {
-	if v.Nulls == nil || len(v.Nulls) < v.Len() {
-		v.Nulls = growBool(v.Nulls, v.Len())
+	if n := v.Len(); len(v.Nulls) < n {
+		v.Nulls = growBool(v.Nulls, n)
 	}
 }
 
@@ -122,8 +126,8 @@ func (v *Vector) Append(d Datum) {
 		v.EnsureNulls()
 		v.Nulls[n] = true
 		v.zero(n)
-	} else if v.Nulls != nil {
-		v.Nulls = append(v.Nulls[:n], false)
+	} else if len(v.Nulls) == n && n > 0 {
+		v.Nulls = append(v.Nulls, false)
 	}
 }
 
@@ -167,51 +171,59 @@ func (v *Vector) AppendFrom(src *Vector, i int) {
 	if src.IsNull(i) {
 		v.EnsureNulls()
 		v.Nulls[n] = true
-	} else if v.Nulls != nil {
-		v.Nulls = append(v.Nulls[:n], false)
+	} else if len(v.Nulls) == n && n > 0 {
+		v.Nulls = append(v.Nulls, false)
 	}
 }
 
 // Filter keeps the rows where keep[i] is true, in place.
 func (v *Vector) Filter(keep []bool) {
+	// Branchless compaction: write every row, advance only past kept ones.
+	// Random selections make a branch per row mispredict half the time.
 	j := 0
 	switch v.Type.Class() {
 	case ClassF64:
+		s := v.F64
 		for i, k := range keep {
-			if k {
-				v.F64[j] = v.F64[i]
-				j++
-			}
+			s[j] = s[i]
+			j += b2i(k)
 		}
-		v.F64 = v.F64[:j]
+		v.F64 = s[:j]
 	case ClassStr:
+		s := v.Str
 		for i, k := range keep {
-			if k {
-				v.Str[j] = v.Str[i]
-				j++
-			}
+			s[j] = s[i]
+			j += b2i(k)
 		}
-		clear(v.Str[j:])
-		v.Str = v.Str[:j]
+		clear(s[j:])
+		v.Str = s[:j]
 	default:
+		s := v.I64
 		for i, k := range keep {
-			if k {
-				v.I64[j] = v.I64[i]
-				j++
-			}
+			s[j] = s[i]
+			j += b2i(k)
 		}
-		v.I64 = v.I64[:j]
+		v.I64 = s[:j]
 	}
-	if v.Nulls != nil {
+	if len(v.Nulls) > 0 {
+		nulls := v.Nulls
+		if len(nulls) < len(keep) {
+			nulls = growBool(nulls, len(keep))
+		}
 		j = 0
 		for i, k := range keep {
-			if k {
-				v.Nulls[j] = v.Nulls[i]
-				j++
-			}
+			nulls[j] = nulls[i]
+			j += b2i(k)
 		}
-		v.Nulls = v.Nulls[:j]
+		v.Nulls = nulls[:j]
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func growI64(s []int64, n int) []int64 {
@@ -335,13 +347,12 @@ func (b *Batch) Row(i int, dst []Datum) []Datum {
 // Filter keeps the rows where keep[i] is true, in place.
 func (b *Batch) Filter(keep []bool) {
 	j := 0
+	ops := b.Ops
 	for i, k := range keep {
-		if k {
-			b.Ops[j] = b.Ops[i]
-			j++
-		}
+		ops[j] = ops[i]
+		j += b2i(k)
 	}
-	b.Ops = b.Ops[:j]
+	b.Ops = ops[:j]
 	for c := range b.Cols {
 		b.Cols[c].Filter(keep)
 	}

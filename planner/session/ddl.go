@@ -128,12 +128,7 @@ func keyOffset(ct *parser.CreateTable, k string) int {
 }
 
 // nameOff finds name in the statement text for error carets.
-func nameOff(span parser.Span, name string) int {
-	if i := strings.Index(strings.ToLower(span.Text()), strings.ToLower(name)); i >= 0 {
-		return i
-	}
-	return 0
-}
+func nameOff(span parser.Span, name string) int { return planner.NameOffset(span, name) }
 
 func (s *Session) createView(cv *parser.CreateView) (*Result, error) {
 	if cv.Materialized {

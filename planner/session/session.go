@@ -143,7 +143,7 @@ func (s *Session) execOne(ctx context.Context, st parser.Statement) (*Result, er
 		var pe *parser.Error
 		if !errors.As(err, &pe) {
 			// Give every error a position: the statement's start.
-			err = st.Span().ErrorAt(0, err.Error())
+			err = st.StatementSpan().ErrorAt(0, err.Error())
 		}
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (s *Session) dispatch(ctx context.Context, st parser.Statement) (*Result, e
 	case *parser.Update:
 		return nil, x.ErrorAt(0, "UPDATE is not supported yet")
 	}
-	return nil, st.Span().ErrorAt(0, fmt.Sprintf("statement %T is not supported yet", st))
+	return nil, st.StatementSpan().ErrorAt(0, fmt.Sprintf("statement %T is not supported yet", st))
 }
 
 // planner returns a planner over the catalog with the session's settings.

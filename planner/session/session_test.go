@@ -53,7 +53,7 @@ func openTest(t *testing.T, dir string, par int) *Session {
 func TestErrorFormat(t *testing.T) {
 	s := openTest(t, t.TempDir(), 2)
 	defer s.Close()
-	setup := "CREATE TABLE t (a INT, b VARCHAR(10), PRIMARY KEY (a) NOT ENFORCED);\n"
+	setup := "CREATE TABLE IF NOT EXISTS t (a INT, b VARCHAR(10), PRIMARY KEY (a) NOT ENFORCED);\n"
 	cases := []struct {
 		name, script, want string
 	}{
@@ -62,7 +62,7 @@ func TestErrorFormat(t *testing.T) {
 		{"unknown column", setup + "SELECT a FROM t;\nSELECT a,\n       nope\nFROM t;\n",
 			"ERROR at line 4, column 8: Unknown column 'nope'\n       nope\n       ^"},
 		{"type error", setup + "SELECT 1;\nSELECT a\n  FROM t WHERE b + a > 1;\n",
-			"ERROR at line 4, column 16:"},
+			"ERROR at line 4, column 18: cannot apply '+' to VARCHAR and INT\n  FROM t WHERE b + a > 1;\n                 ^"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

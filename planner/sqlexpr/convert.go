@@ -81,6 +81,8 @@ func (c *converter) conv(n ast.ExprNode) (expr.Expr, error) {
 		return c.conv(x.Expr)
 	case *ast.ColumnNameExpr:
 		return c.column(x)
+	case ast.ParamMarkerExpr:
+		return nil, c.errAt(n.OriginTextPosition(), "parameter markers are not supported")
 	case ast.ValueExpr:
 		return c.value(x)
 	case *ast.BinaryOperationExpr:

@@ -32,6 +32,13 @@ func tidbParse(sql string) (stmt ast.StmtNode, err error) {
 		}
 	}()
 	stmts, _, err := p.ParseSQL(sql)
+	// stmts is the parser's own result buffer, reused by its next parse:
+	// take what we need before the parser goes back to the pool.
+	var first ast.StmtNode
+	n := len(stmts)
+	if n == 1 {
+		first = stmts[0]
+	}
 	// TiDB's parser keeps the symbols of this parse in a cache it reuses; an
 	// empty rule of a later parse can then set the offset of one of our nodes
 	// again (after remapping). Clearing the cache prevents that, and lets the
@@ -42,10 +49,10 @@ func tidbParse(sql string) (stmt ast.StmtNode, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(stmts) != 1 {
+	if n != 1 {
 		return nil, nil
 	}
-	return stmts[0], nil
+	return first, nil
 }
 
 // shift records one replacement whose text has another length than the

@@ -355,7 +355,7 @@ func (b *builder) values(rows []*ast.RowExpr) (Node, error) {
 			if r == 0 {
 				colTypes = append(colTypes, d.Type)
 			} else {
-				t, err := commonType(colTypes[i], d.Type)
+				t, err := valuesType(colTypes[i], d.Type)
 				if err != nil {
 					return nil, b.errAt(exprOffset(x), "VALUES column %d: %v", i+1, err)
 				}
@@ -377,6 +377,9 @@ func (b *builder) values(rows []*ast.RowExpr) (Node, error) {
 			d, err := expr.EvalRow(c, nil)
 			if err != nil {
 				return nil, b.errAt(0, "VALUES column %d: %v", i+1, err)
+			}
+			if d.Null && !row[i].Null {
+				return nil, b.errAt(0, "VALUES column %d: cannot convert '%s' to %s", i+1, row[i], colTypes[i])
 			}
 			row[i] = d
 		}
@@ -731,6 +734,23 @@ func assignable(from, to types.Type) bool {
 		return true
 	}
 	return false
+}
+
+// valuesType is commonType for VALUES columns, whose values are all
+// constants: a string literal meeting a number, date or boolean takes that
+// type (and must convert).
+func valuesType(a, b types.Type) (types.Type, error) {
+	t, err := commonType(a, b)
+	if err == nil {
+		return t, nil
+	}
+	switch {
+	case a.IsString() && !b.IsString():
+		return b.Nullable(), nil
+	case b.IsString() && !a.IsString():
+		return a.Nullable(), nil
+	}
+	return t, err
 }
 
 // commonType is the type both a and b widen to, for UNION and VALUES.

@@ -91,7 +91,13 @@ func (c *compiler) exchange(from []frag, kind exec.ExchangeKind, keys []int, par
 		}
 		v.Inputs = append(v.Inputs, exec.Edge{From: f.vertex, Exchange: k, KeyCols: keys})
 	}
-	return c.addVertex(v, name)
+	f := c.addVertex(v, name)
+	if len(from) == 1 {
+		// The vertex is named after the operator that follows; EXPLAIN
+		// lists only operators.
+		c.desc[f.vertex] = nil
+	}
+	return f
 }
 
 func fieldTypes(fs []Field) []types.Type {

@@ -98,6 +98,14 @@ func (p *Planner) PlanInsert(ins *parser.Insert) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if connectorName(t) == "builtin" {
+		for _, read := range tablesRead(src, nil) {
+			if strings.EqualFold(read.Name, t.Name) && connectorName(read) == "builtin" {
+				return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), fmt.Sprintf(
+					"a job cannot read built-in table '%s' while writing into it: every row it writes would be read again", t.Name))
+			}
+		}
+	}
 	sink := &Sink{Input: src, Table: t, UpsertKey: t.PrimaryKey}
 	if err := p.checkSinkMode(ins.Span, sink); err != nil {
 		return nil, err
@@ -107,6 +115,17 @@ func (p *Planner) PlanInsert(ins *parser.Insert) (*Plan, error) {
 		return nil, err
 	}
 	return &Plan{Root: root}, nil
+}
+
+// tablesRead lists the tables scanned below n.
+func tablesRead(n Node, out []*connectors.Table) []*connectors.Table {
+	if s, ok := n.(*Scan); ok {
+		out = append(out, s.Table)
+	}
+	for _, in := range n.Inputs() {
+		out = tablesRead(in, out)
+	}
+	return out
 }
 
 // checkSinkMode refuses an updating changelog into a table that can only

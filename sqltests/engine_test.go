@@ -198,3 +198,22 @@ func TestSLT(t *testing.T) {
 		})
 	}
 }
+
+func TestChangelogFold(t *testing.T) {
+	r := func(v int64) []types.Datum { return []types.Datum{types.IntDatum(v)} }
+	c := newChangelog([][]types.Datum{r(1), r(2)})
+	for _, step := range []struct {
+		op types.Op
+		v  int64
+	}{{types.UpdateBefore, 1}, {types.UpdateAfter, 10}, {types.Insert, 2}, {types.Delete, 2}} {
+		if err := c.apply(step.op, r(step.v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fmt.Sprint(c.rows()); got != fmt.Sprint([][]types.Datum{r(2), r(10)}) {
+		t.Fatalf("rows = %v", got)
+	}
+	if err := c.apply(types.Delete, r(99)); err == nil {
+		t.Fatal("deleting a missing row should fail")
+	}
+}

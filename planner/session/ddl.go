@@ -71,13 +71,9 @@ func (s *Session) createTable(ct *parser.CreateTable) (*Result, error) {
 		if !found {
 			return nil, ct.ErrorAt(ct.Watermark.Offset, fmt.Sprintf("watermark column '%s' is not a column of the table", ct.Watermark.Column))
 		}
-		text := ct.Text()
 		exprSQL := ""
 		if ct.Watermark.Expr != nil {
-			exprSQL = ct.Watermark.Expr.Text()
-			if exprSQL == "" {
-				exprSQL = text[ct.Watermark.Expr.OriginTextPosition():]
-			}
+			exprSQL = clauseText(ct.Text(), ct.Watermark.Expr.OriginTextPosition())
 		}
 		t.Watermark = &catalog.Watermark{Column: ct.Watermark.Column, ExprSQL: exprSQL}
 	}
@@ -366,4 +362,29 @@ func stringSchema(names ...string) types.Schema {
 		s[i] = types.Column{Name: n, Type: types.String}
 	}
 	return s
+}
+
+// clauseText returns the text of the expression starting at off in a
+// column list: up to the first ',' or ')' outside parentheses and quotes.
+func clauseText(text string, off int) string {
+	depth := 0
+	var quote byte
+	for i := off; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"' || c == '`':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')' && depth == 0, c == ',' && depth == 0:
+			return strings.TrimSpace(text[off:i])
+		case c == ')':
+			depth--
+		}
+	}
+	return strings.TrimSpace(text[off:])
 }

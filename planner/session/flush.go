@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/sluicesql/sluice/exec"
 )
@@ -57,10 +58,13 @@ func (s *Session) absorb(ctx context.Context, rj *runningJob, versions map[uint6
 			return ctx.Err()
 		}
 	}
-	for _, name := range rj.tables {
+	for _, name := range rj.reads {
 		t, err := s.cat.Table(name)
 		if err != nil || t.Options["connector"] != "" {
 			continue
+		}
+		if err := s.waitSubscribed(ctx, rj, t.ID); err != nil {
+			return err
 		}
 		if err := s.tables.WaitEmitted(ctx, t.ID, versions[t.ID]); err != nil {
 			return err
@@ -80,5 +84,33 @@ func (s *Session) absorb(ctx context.Context, rj *runningJob, versions map[uint6
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+}
+
+// waitSubscribed waits until every source subtask of rj reading built-in
+// table id has opened its subscription, so that WaitEmitted counts it: a
+// just-started job may not have opened its sources yet.
+func (s *Session) waitSubscribed(ctx context.Context, rj *runningJob, id uint64) error {
+	wait := 100 * time.Microsecond
+	for {
+		subtasks := map[int]bool{}
+		par := 0
+		for _, r := range s.tables.Readers(id) {
+			if r.JobID == rj.id {
+				subtasks[r.Subtask] = true
+				par = r.Parallelism
+			}
+		}
+		if par > 0 && len(subtasks) >= par {
+			return nil
+		}
+		select {
+		case <-rj.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Millisecond)
 	}
 }

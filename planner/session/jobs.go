@@ -52,6 +52,17 @@ func tablesOf(n planner.Node, out []string) []string {
 	return out
 }
 
+// scannedTables lists the tables a plan reads.
+func scannedTables(n planner.Node, out []string) []string {
+	if x, ok := n.(*planner.Scan); ok {
+		out = append(out, x.Table.Name)
+	}
+	for _, in := range n.Inputs() {
+		out = scannedTables(in, out)
+	}
+	return out
+}
+
 // startJob records the job in the catalog and runs it.
 func (s *Session) startJob(pl *planner.Planner, plan *planner.Plan, sql string, sinks []string) (*runningJob, error) {
 	cj := &catalog.Job{Name: summarize(sql), SQL: sql, Status: catalog.JobRunning, Sinks: sinks,
@@ -69,7 +80,7 @@ func (s *Session) startJob(pl *planner.Planner, plan *planner.Plan, sql string, 
 
 func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*runningJob, error) {
 	rj := &runningJob{id: id, bounded: plan.Root.Bounded(), done: make(chan struct{}),
-		tables: tablesOf(plan.Root, nil), flush: newFlushTracker(ph.Graph)}
+		tables: tablesOf(plan.Root, nil), reads: scannedTables(plan.Root, nil), flush: newFlushTracker(ph.Graph)}
 	job, err := exec.Run(s.bg, ph.Graph, exec.RunOptions{
 		JobID:             id,
 		OnBarrierAck:      rj.flush.ack,

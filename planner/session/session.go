@@ -49,8 +49,10 @@ type runningJob struct {
 	bounded bool
 	done    chan struct{}
 	err     error
-	// tables are the tables the job reads and writes.
+	// tables are the tables the job reads and writes; reads the ones it
+	// scans.
 	tables []string
+	reads  []string
 	flush  *flushTracker
 }
 

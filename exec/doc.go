@@ -11,7 +11,10 @@
 // barrier, a watermark, or end of stream. Operators implement one required
 // method (Process) and optional capabilities found by type assertion
 // (Opener, Finisher, WatermarkHandler, Snapshotter, CheckpointListener,
-// Closer). The runtime, not the operator, aligns barriers across inputs.
+// Closer; MultiInputOperator and EndInputListener for operators such as
+// joins that tell their inputs apart). The runtime, not the operator,
+// aligns barriers across inputs. Operators keep keyed state in
+// TaskContext.State (package state) under StateNamespace.
 //
 // exec never imports planner/ or parser/: plans arrive already compiled into
 // a JobGraph of operator constructors.

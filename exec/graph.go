@@ -33,12 +33,20 @@ type Edge struct {
 	Exchange ExchangeKind
 	// KeyCols are the columns hashed by a Hash exchange.
 	KeyCols []int
+	// Types are the column types arriving on this edge; nil means the
+	// downstream vertex's InTypes. Edges of one vertex with different
+	// types need a MultiInputOperator first in the vertex's chain.
+	Types []types.Type
 }
 
 // Vertex is a chain of operators run as Parallelism subtasks. A vertex has
 // either a Source or at least one input edge. Every input delivers rows with
 // the vertex's InTypes (several inputs are unioned) unless the first operator
-// implements a multi-input capability.
+// implements MultiInputOperator, which gets each batch with the index of
+// its edge and may take edges of different types (Edge.Types). Run checks
+// that a vertex whose edges differ in types starts with a
+// MultiInputOperator by building (and closing) one instance of its first
+// operator with the factory.
 type Vertex struct {
 	// Name is shown in EXPLAIN, errors and metrics, e.g. "Source: datagen(t)".
 	Name        string

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/sluicesql/sluice/exec/types"
+	"github.com/sluicesql/sluice/state"
 )
 
 // TaskContext describes the subtask an operator or source runs in.
@@ -18,6 +19,22 @@ type TaskContext struct {
 	Subtask, Parallelism int
 	// MaxParallelism is the number of key groups.
 	MaxParallelism int
+	// State is the store keyed operator state lives in (RunOptions.State);
+	// nil when the job runs without state, in which case stateful operators
+	// keep their state in memory.
+	State *state.Store
+	// OperatorIndex is the position of the operator in its vertex's chain
+	// (0 for the first). Each operator gets its own TaskContext; a source
+	// sees -1. With JobID and VertexID it names the operator's state (see
+	// StateNamespace).
+	OperatorIndex int
+}
+
+// StateNamespace returns the key prefix under which the operator that tc
+// was given to keeps its keyed state in tc.State:
+// state.OperatorNamespace(tc.JobID, tc.VertexID, tc.OperatorIndex).
+func StateNamespace(tc *TaskContext) []byte {
+	return state.OperatorNamespace(tc.JobID, tc.VertexID, tc.OperatorIndex)
 }
 
 // Collector receives the batches an operator emits. Collect takes ownership

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sluicesql/sluice/exec/types"
+	"github.com/sluicesql/sluice/state"
 )
 
 // CheckpointingMode says how a subtask with several inputs aligns barriers.
@@ -48,6 +49,11 @@ type RunOptions struct {
 	// inputs ended, Finish and Close done); it will acknowledge no further
 	// barrier. Same calling rules as OnBarrierAck.
 	OnSubtaskFinished func(vertex, subtask int)
+	// State is the store operators keep keyed state in
+	// (TaskContext.State); nil runs the job without state. State is
+	// namespaced by job id, so a job with State needs a JobID unique among
+	// the jobs sharing the store.
+	State *state.Store
 }
 
 func (o *RunOptions) setDefaults() {
@@ -92,6 +98,9 @@ func Run(ctx context.Context, g *JobGraph, opts RunOptions) (*Job, error) {
 	maxPar := g.MaxParallelism
 	if maxPar <= 0 {
 		maxPar = opts.MaxParallelism
+	}
+	if opts.State != nil && opts.JobID == "" {
+		return nil, fmt.Errorf("%w: RunOptions.State needs a JobID to name the job's state", ErrInvalidGraph)
 	}
 	if err := validate(g, maxPar); err != nil {
 		return nil, err
@@ -204,6 +213,10 @@ func validate(g *JobGraph, maxPar int) error {
 				return bad("vertex %q: input from vertex %d is not an earlier vertex", v.Name, e.From)
 			}
 			up := &g.Vertices[e.From]
+			if e.Types != nil && up.OutTypes != nil && len(e.Types) != len(up.OutTypes) {
+				return bad("vertex %q: input from %q has %d Types, %q has %d OutTypes",
+					v.Name, up.Name, len(e.Types), up.Name, len(up.OutTypes))
+			}
 			switch e.Exchange {
 			case Forward:
 				if up.Parallelism != v.Parallelism {
@@ -229,6 +242,11 @@ func validate(g *JobGraph, maxPar int) error {
 				return bad("vertex %q: unknown exchange %d", v.Name, e.Exchange)
 			}
 		}
+		if mixedInputTypes(v) {
+			if err := checkMultiInput(v); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -251,7 +269,7 @@ func (j *Job) wire() {
 	for vi := range g.Vertices {
 		v := &g.Vertices[vi]
 		down := j.subtasks[vi]
-		for _, e := range v.Inputs {
+		for ei, e := range v.Inputs {
 			up := j.subtasks[e.From]
 			// chans[u][d] connects upstream subtask u to downstream d (nil
 			// when they are not connected).
@@ -264,6 +282,7 @@ func (j *Job) wire() {
 					ch := make(chan Message, j.opts.ChannelCapacity)
 					targets[d] = ch
 					dst.inputs = append(dst.inputs, ch)
+					dst.inputEdge = append(dst.inputEdge, ei)
 				}
 				ust.out.writers = append(ust.out.writers, newEdgeWriter(j, &e, ust, targets))
 			}

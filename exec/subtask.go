@@ -19,7 +19,11 @@ import (
 // until end; otherwise receive until every input ended), handling barriers,
 // watermarks and controls between batches; Finish every operator in chain
 // order; send end of stream; Close everything exactly once, whatever
-// happened. A panic anywhere is recovered into a *PanicError.
+// happened. A panic anywhere is recovered into a *PanicError. When op0 is a
+// MultiInputOperator, batches from the inputs bypass link(op0) and go to
+// op0.ProcessInput with the index of their edge; an EndInputListener op0
+// hears about each edge whose channels have all ended. Every operator
+// is opened with its own copy of the TaskContext (OperatorIndex = k).
 type subtask struct {
 	job    *Job
 	vid    int
@@ -33,10 +37,16 @@ type subtask struct {
 	out   *output
 	sink  bool // no downstream vertices: acknowledges barriers
 
-	inputs []chan Message // set by Job.wire
-	in     *inputs
-	mail   mailbox
-	ctl    []control
+	inputs    []chan Message // set by Job.wire
+	inputEdge []int          // inputs[i] belongs to edge inputEdge[i] of vertex.Inputs
+	in        *inputs
+	edgeOpen  []int // channels per edge that have not ended
+
+	opTCs []TaskContext      // opTCs[k] is ops[k]'s TaskContext
+	multi MultiInputOperator // ops[0] when it tells inputs apart
+	endIn EndInputListener   // ops[0]'s capability, nil if absent
+	mail  mailbox
+	ctl   []control
 }
 
 func newSubtask(j *Job, vi, i int) *subtask {
@@ -45,6 +55,7 @@ func newSubtask(j *Job, vi, i int) *subtask {
 	st.tc = TaskContext{
 		Ctx: j.ctx, JobID: j.opts.JobID, VertexID: vi,
 		Subtask: i, Parallelism: v.Parallelism, MaxParallelism: j.maxPar,
+		State: j.opts.State, OperatorIndex: -1,
 	}
 	st.out = &output{job: j, lastWM: math.MinInt64}
 	st.mail.notify = make(chan struct{}, 1)
@@ -119,14 +130,24 @@ func (st *subtask) open() error {
 		l.wm, _ = st.ops[k].(WatermarkHandler)
 		st.links[k] = l
 	}
+	if len(v.Inputs) > 0 && len(st.ops) > 0 {
+		st.multi, _ = st.ops[0].(MultiInputOperator)
+		st.endIn, _ = st.ops[0].(EndInputListener)
+	}
+	if st.multi == nil && mixedInputTypes(v) {
+		return errors.New("the inputs differ in types but operator 0 is not a MultiInputOperator")
+	}
 	if st.src != nil {
 		if err := st.src.Open(&st.tc); err != nil {
 			return fmt.Errorf("open source: %w", err)
 		}
 	}
+	st.opTCs = make([]TaskContext, len(st.ops))
 	for k, op := range st.ops {
+		st.opTCs[k] = st.tc
+		st.opTCs[k].OperatorIndex = k
 		if o, ok := op.(Opener); ok {
-			if err := o.Open(&st.tc); err != nil {
+			if err := o.Open(&st.opTCs[k]); err != nil {
 				return fmt.Errorf("open operator %d: %w", k, err)
 			}
 		}
@@ -176,6 +197,10 @@ func (st *subtask) runSource() error {
 // runInputs receives from the input channels until every input ended.
 func (st *subtask) runInputs() error {
 	st.in = newInputs(st.inputs, st.job.opts.Mode)
+	st.edgeOpen = make([]int, len(st.vertex.Inputs))
+	for _, e := range st.inputEdge {
+		st.edgeOpen[e]++
+	}
 	stop := st.job.ctx.Done()
 	for !st.in.done() {
 		i, m, ev := st.in.recv(stop, st.mail.notify)
@@ -191,7 +216,11 @@ func (st *subtask) runInputs() error {
 		var err error
 		switch m.Kind {
 		case MsgBatch:
-			err = st.links[0].Collect(m.Batch)
+			if st.multi != nil {
+				err = st.processInput(i, m.Batch)
+			} else {
+				err = st.links[0].Collect(m.Batch)
+			}
 		case MsgWatermark:
 			if st.in.onWatermark(i, m.Watermark) {
 				err = st.links[0].EmitWatermark(st.in.wm)
@@ -201,8 +230,12 @@ func (st *subtask) runInputs() error {
 				err = st.checkpoint(st.in.barrier)
 			}
 		case MsgEnd:
+			first := !st.in.ended[i]
 			aligned, advanced := st.in.onEnd(i)
-			if aligned {
+			if first {
+				err = st.endOfChannel(i)
+			}
+			if err == nil && aligned {
 				err = st.checkpoint(st.in.barrier)
 			}
 			if err == nil && advanced {

@@ -35,8 +35,16 @@ func exprOffset(n ast.Node) int {
 	return 0
 }
 
-func (b *builder) convert(sc *scope, n ast.ExprNode) (expr.Expr, error) {
-	ctx := &sqlexpr.Context{Scope: sc, Span: b.span, Ext: b.ext}
+// converter turns an AST expression into a compiled expression over some
+// input.
+type converter func(n ast.ExprNode) (expr.Expr, error)
+
+func (b *builder) convert(sc sqlexpr.Scope, n ast.ExprNode) (expr.Expr, error) {
+	return b.convertHook(sc, nil, n)
+}
+
+func (b *builder) convertHook(sc sqlexpr.Scope, hook func(ast.ExprNode) (expr.Expr, bool, error), n ast.ExprNode) (expr.Expr, error) {
+	ctx := &sqlexpr.Context{Scope: sc, Span: b.span, Ext: b.ext, Hook: hook}
 	e, err := sqlexpr.Convert(ctx, n)
 	if err != nil {
 		return nil, err
@@ -79,46 +87,100 @@ func (b *builder) selectStmt(sel *ast.SelectStmt) (Node, error) {
 		in = &Values{Rows: [][]types.Datum{{}}}
 	}
 	if sel.Where != nil {
-		c, err := b.convert(&scope{fields: in.Fields()}, sel.Where)
+		c, err := b.where(&in, sel.Where)
 		if err != nil {
 			return nil, err
 		}
-		in = &Filter{Input: in, Cond: c}
-	}
-	if sel.GroupBy != nil {
-		off := 0
-		if len(sel.GroupBy.Items) > 0 {
-			off = exprOffset(sel.GroupBy.Items[0].Expr)
+		if c != nil {
+			in = &Filter{Input: in, Cond: c}
 		}
-		return nil, b.errAt(b.keywordBefore(off, "group"), "GROUP BY is not supported yet")
-	}
-	if sel.Having != nil {
-		return nil, b.errAt(b.keywordBefore(exprOffset(sel.Having.Expr), "having"), "HAVING is not supported yet")
 	}
 	if len(sel.WindowSpecs) > 0 {
 		return nil, b.errAt(0, "WINDOW clauses are not supported yet")
 	}
-	if sel.Distinct {
-		return nil, b.errAt(b.keywordAfter(0, "distinct"), "SELECT DISTINCT is not supported yet")
-	}
-	if err := b.rejectAggregates(sel); err != nil {
+	if err := b.rejectWindowFuncs(sel); err != nil {
 		return nil, err
 	}
-	proj, err := b.projection(sel.Fields, in)
+	if sel.GroupBy != nil || hasAggregate(sel) {
+		return b.aggSelect(sel, in)
+	}
+	if sel.Having != nil {
+		return nil, b.errAt(b.keywordBefore(exprOffset(sel.Having.Expr), "having"), "HAVING needs GROUP BY or an aggregate function")
+	}
+	inSc := &scope{fields: in.Fields()}
+	conv := func(n ast.ExprNode) (expr.Expr, error) { return b.convert(inSc, n) }
+	proj, err := b.projection(sel.Fields, in, conv)
 	if err != nil {
 		return nil, err
 	}
-	return b.orderLimit(sel.OrderBy, sel.Limit, proj, in)
+	if sel.Distinct {
+		return b.distinct(sel, proj)
+	}
+	return b.orderLimit(sel.OrderBy, sel.Limit, proj, in.Bounded(), conv)
 }
 
-// rejectAggregates points at the first aggregate call of a SELECT list.
-func (b *builder) rejectAggregates(sel *ast.SelectStmt) error {
-	var found ast.ExprNode
+// distinct removes duplicate rows of proj; ORDER BY may then only name
+// output columns.
+func (b *builder) distinct(sel *ast.SelectStmt, proj *Project) (Node, error) {
+	d := distinctOf(proj)
+	out := identity(d, "")
+	conv := func(n ast.ExprNode) (expr.Expr, error) {
+		return nil, b.errAt(exprOffset(n), "with SELECT DISTINCT, ORDER BY expressions must appear in the select list")
+	}
+	return b.orderLimit(sel.OrderBy, sel.Limit, out, d.Bounded(), conv)
+}
+
+// distinctOf groups by every column of n.
+func distinctOf(n Node) *Aggregate {
+	fs := n.Fields()
+	a := &Aggregate{Input: n}
+	for i, f := range fs {
+		a.GroupCols = append(a.GroupCols, i)
+		a.Names = append(a.Names, f.Name)
+	}
+	return a
+}
+
+// identity projects every column of n unchanged (a place for ORDER BY's
+// hidden columns and for renaming).
+func identity(n Node, qualifier string) *Project {
+	p := &Project{Input: n, Qualifier: qualifier}
+	for i, f := range n.Fields() {
+		p.Exprs = append(p.Exprs, expr.Col(i, f.Type, f.Name))
+		p.Names = append(p.Names, f.Name)
+	}
+	return p
+}
+
+func hasAggregate(sel *ast.SelectStmt) bool {
+	found := false
+	v := visitorFunc(func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.AggregateFuncExpr:
+			found = true
+			return false
+		case *ast.SubqueryExpr, *ast.TableSource:
+			return false
+		}
+		return !found
+	})
+	if sel.Fields != nil {
+		sel.Fields.Accept(v)
+	}
+	if sel.Having != nil {
+		sel.Having.Accept(v)
+	}
+	if sel.OrderBy != nil {
+		sel.OrderBy.Accept(v)
+	}
+	return found
+}
+
+// rejectWindowFuncs points at the first OVER (...) window function.
+func (b *builder) rejectWindowFuncs(sel *ast.SelectStmt) error {
+	var found *ast.WindowFuncExpr
 	v := visitorFunc(func(n ast.Node) bool {
 		switch x := n.(type) {
-		case *ast.AggregateFuncExpr:
-			found = x
-			return false
 		case *ast.WindowFuncExpr:
 			found = x
 			return false
@@ -130,17 +192,8 @@ func (b *builder) rejectAggregates(sel *ast.SelectStmt) error {
 	if sel.Fields != nil {
 		sel.Fields.Accept(v)
 	}
-	if found == nil && sel.OrderBy != nil {
-		sel.OrderBy.Accept(v)
-	}
-	if found == nil {
-		return nil
-	}
-	switch x := found.(type) {
-	case *ast.WindowFuncExpr:
-		return b.errAt(x.OriginTextPosition(), "window function %s is not supported yet", strings.ToUpper(x.Name))
-	case *ast.AggregateFuncExpr:
-		return b.errAt(x.OriginTextPosition(), "aggregate function %s is not supported yet", strings.ToUpper(x.F))
+	if found != nil {
+		return b.errAt(found.OriginTextPosition(), "window function %s is not supported yet", strings.ToUpper(found.Name))
 	}
 	return nil
 }
@@ -173,11 +226,11 @@ func (b *builder) keywordAfter(off int, kw string) int {
 }
 
 // projection builds the SELECT list over in.
-func (b *builder) projection(fl *ast.FieldList, in Node) (*Project, error) {
-	sc := &scope{fields: in.Fields()}
+func (b *builder) projection(fl *ast.FieldList, in Node, conv converter) (*Project, error) {
 	p := &Project{Input: in}
 	for _, f := range fl.Fields {
 		if f.WildCard != nil {
+			sc := &scope{fields: in.Fields()}
 			q := f.WildCard.Table.O
 			n := 0
 			for i, fd := range sc.fields {
@@ -193,7 +246,7 @@ func (b *builder) projection(fl *ast.FieldList, in Node) (*Project, error) {
 			}
 			continue
 		}
-		e, err := b.convert(sc, f.Expr)
+		e, err := conv(f.Expr)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +278,7 @@ func unparen(e ast.ExprNode) ast.ExprNode {
 // name output columns (by alias or position) or any expression over the
 // projection's input; the latter are computed as hidden columns and dropped
 // after sorting.
-func (b *builder) orderLimit(ob *ast.OrderByClause, lim *ast.Limit, proj *Project, in Node) (Node, error) {
+func (b *builder) orderLimit(ob *ast.OrderByClause, lim *ast.Limit, proj *Project, bounded bool, conv converter) (Node, error) {
 	if ob == nil && lim == nil {
 		return proj, nil
 	}
@@ -233,7 +286,7 @@ func (b *builder) orderLimit(ob *ast.OrderByClause, lim *ast.Limit, proj *Projec
 	var keys []SortKey
 	if ob != nil {
 		for _, item := range ob.Items {
-			col, err := b.orderItem(item.Expr, proj, in)
+			col, err := b.orderItem(item.Expr, proj, conv)
 			if err != nil {
 				return nil, err
 			}
@@ -245,7 +298,7 @@ func (b *builder) orderLimit(ob *ast.OrderByClause, lim *ast.Limit, proj *Projec
 		return nil, err
 	}
 	var out Node = &Sort{Input: proj, Keys: keys, Limit: limit, Offset: offset}
-	if !proj.Bounded() && len(keys) > 0 {
+	if !bounded && len(keys) > 0 {
 		return nil, b.errAt(b.keywordBefore(exprOffset(ob.Items[0].Expr), "order"),
 			"ORDER BY over an unbounded input is not supported: the result never ends (read a bounded source, or drop ORDER BY)")
 	}
@@ -259,7 +312,7 @@ func (b *builder) orderLimit(ob *ast.OrderByClause, lim *ast.Limit, proj *Projec
 	return out, nil
 }
 
-func (b *builder) orderItem(e ast.ExprNode, proj *Project, in Node) (int, error) {
+func (b *builder) orderItem(e ast.ExprNode, proj *Project, conv converter) (int, error) {
 	e = unparen(e)
 	if pos, ok := e.(*ast.PositionExpr); ok {
 		if pos.N < 1 || pos.N > len(proj.Exprs) {
@@ -289,7 +342,7 @@ func (b *builder) orderItem(e ast.ExprNode, proj *Project, in Node) (int, error)
 			return match, nil
 		}
 	}
-	x, err := b.convert(&scope{fields: in.Fields()}, e)
+	x, err := conv(e)
 	if err != nil {
 		return 0, err
 	}
@@ -516,41 +569,14 @@ func (b *builder) view(rel *Relation, alias string) (Node, error) {
 	return b.requalify(n, alias, cols)
 }
 
-func (b *builder) join(j *ast.Join) (Node, error) {
-	if j.Right == nil {
-		return b.resultSet(j.Left)
-	}
-	off := 0
-	if j.On != nil {
-		off = b.keywordBefore(exprOffset(j.On.Expr), "join")
-	} else {
-		off = b.keywordAfter(0, "join")
-		if off == 0 {
-			off = b.keywordAfter(0, ",")
-		}
-	}
-	return nil, b.errAt(off, "joins are not supported yet")
-}
-
 func (b *builder) setOpr(s *ast.SetOprStmt) (Node, error) {
 	if s.With != nil {
 		return nil, b.errAt(0, "WITH (common table expressions) is not supported yet")
 	}
-	var inputs []Node
+	// Set operators associate to the left: a UNION b UNION ALL c is
+	// (a UNION b) UNION ALL c. Runs of UNION ALL are unioned in one node.
+	var run []Node
 	for i, sel := range s.SelectList.Selects {
-		if i > 0 {
-			var tp *ast.SetOprType
-			switch x := sel.(type) {
-			case *ast.SelectStmt:
-				tp = x.AfterSetOperator
-			case *ast.SetOprSelectList:
-				tp = x.AfterSetOperator
-			}
-			if tp != nil && *tp != ast.UnionAll {
-				return nil, b.errAt(b.keywordAfter(0, strings.ToLower(strings.Fields(tp.String())[0])),
-					"%s is not supported yet (UNION ALL is)", strings.ToUpper(tp.String()))
-			}
-		}
 		var n Node
 		var err error
 		switch x := sel.(type) {
@@ -564,22 +590,42 @@ func (b *builder) setOpr(s *ast.SetOprStmt) (Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, n)
+		if i == 0 {
+			run = []Node{n}
+			continue
+		}
+		var tp *ast.SetOprType
+		switch x := sel.(type) {
+		case *ast.SelectStmt:
+			tp = x.AfterSetOperator
+		case *ast.SetOprSelectList:
+			tp = x.AfterSetOperator
+		}
+		switch {
+		case tp == nil || *tp == ast.UnionAll:
+			run = append(run, n)
+		case *tp == ast.Union:
+			acc, err := b.union(append(run, n))
+			if err != nil {
+				return nil, err
+			}
+			run = []Node{distinctOf(acc)}
+		default:
+			return nil, b.errAt(b.keywordAfter(0, strings.ToLower(strings.Fields(tp.String())[0])),
+				"%s is not supported yet (UNION and UNION ALL are)", strings.ToUpper(tp.String()))
+		}
 	}
-	u, err := b.union(inputs)
+	u, err := b.union(run)
 	if err != nil {
 		return nil, err
 	}
 	if s.OrderBy == nil && s.Limit == nil {
 		return u, nil
 	}
-	fs := u.Fields()
-	proj := &Project{Input: u}
-	for i, f := range fs {
-		proj.Exprs = append(proj.Exprs, expr.Col(i, f.Type, f.Name))
-		proj.Names = append(proj.Names, f.Name)
-	}
-	return b.orderLimit(s.OrderBy, s.Limit, proj, u)
+	proj := identity(u, "")
+	uSc := &scope{fields: u.Fields()}
+	conv := func(n ast.ExprNode) (expr.Expr, error) { return b.convert(uSc, n) }
+	return b.orderLimit(s.OrderBy, s.Limit, proj, u.Bounded(), conv)
 }
 
 // union aligns the inputs' column types and unions them.

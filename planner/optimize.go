@@ -12,6 +12,9 @@ func (pl *Planner) optimize(n Node) (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n, err = pl.planJoins(n); err != nil {
+		return nil, err
+	}
 	n, err = mergeProjects(n)
 	if err != nil {
 		return nil, err
@@ -59,6 +62,18 @@ func pushFilters(n Node) (Node, error) {
 				return nil, err
 			}
 			return &Filter{Input: child.Input, Cond: cond}, nil
+		case *Join:
+			if child.Kind == InnerJoin {
+				cond := x.Cond
+				if child.Cond != nil {
+					if cond, err = expr.Call("AND", child.Cond, x.Cond); err != nil {
+						return nil, err
+					}
+				}
+				j := *child
+				j.Cond = cond
+				return &j, nil
+			}
 		}
 		return &Filter{Input: in, Cond: x.Cond}, nil
 	case *Project:
@@ -73,16 +88,16 @@ func pushFilters(n Node) (Node, error) {
 		x2 := *x
 		x2.Input, err = pushFilters(x.Input)
 		return &x2, err
-	case *Union:
-		u := &Union{Schema: x.Schema}
-		for _, in := range x.In {
+	case *Union, *Join, *Aggregate:
+		ins := n.Inputs()
+		for i, in := range ins {
 			p, err := pushFilters(in)
 			if err != nil {
 				return nil, err
 			}
-			u.In = append(u.In, p)
+			ins[i] = p
 		}
-		return u, nil
+		return withInputs(n, ins), nil
 	}
 	return n, nil
 }
@@ -141,6 +156,12 @@ func withInputs(n Node, ins []Node) Node {
 		return &Sink{Input: ins[0], Table: x.Table, UpsertKey: x.UpsertKey}
 	case *Union:
 		return &Union{In: ins, Schema: x.Schema}
+	case *Aggregate:
+		return &Aggregate{Input: ins[0], GroupCols: x.GroupCols, Calls: x.Calls, Names: x.Names}
+	case *Join:
+		j := *x
+		j.Left, j.Right = ins[0], ins[1]
+		return &j
 	}
 	return n
 }
@@ -264,6 +285,18 @@ func (pl *Planner) pruneNode(n Node, need []bool) (Node, []int, error) {
 			return nil, nil, err
 		}
 		return &Sink{Input: in, Table: x.Table, UpsertKey: x.UpsertKey}, identity(), nil
+	case *Aggregate, *Join:
+		// Their inputs keep every column (a projection below an
+		// Aggregate already computes only what it needs).
+		ins := n.Inputs()
+		for i, in := range ins {
+			p, _, err := pl.pruneNode(in, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			ins[i] = p
+		}
+		return withInputs(n, ins), identity(), nil
 	case *Union:
 		// Every branch keeps every column: positions must line up.
 		u := &Union{Schema: x.Schema}

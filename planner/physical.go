@@ -159,10 +159,67 @@ func (c *compiler) node(n Node) (frag, error) {
 				keys[i] = ops.Desc(k.Col)
 			}
 		}
-		if len(keys) == 0 {
-			return c.addOp(f, x.describe(), f.types, ops.LimitFactory(x.Limit, x.Offset)), nil
+		if x.Input.Mode() == connectors.AppendOnly {
+			if len(keys) == 0 {
+				return c.addOp(f, x.describe(), f.types, ops.LimitFactory(x.Limit, x.Offset)), nil
+			}
+			return c.addOp(f, x.describe(), f.types, ops.SortFactory(keys, x.Limit, x.Offset)), nil
 		}
-		return c.addOp(f, x.describe(), f.types, ops.SortFactory(keys, x.Limit, x.Offset)), nil
+		// An updating input may retract rows a LIMIT already dropped: sort
+		// the whole final result (by every column when there is no ORDER
+		// BY, for a stable answer), then cut it.
+		if len(keys) == 0 {
+			for i := range f.types {
+				keys = append(keys, ops.Asc(i))
+			}
+		}
+		f = c.addOp(f, x.describe(), f.types, ops.SortFactory(keys, -1, 0))
+		if x.Limit < 0 && x.Offset == 0 {
+			return f, nil
+		}
+		return c.addOp(f, "Limit", f.types, ops.LimitFactory(x.Limit, x.Offset)), nil
+	case *Aggregate:
+		f, err := c.node(x.Input)
+		if err != nil {
+			return frag{}, err
+		}
+		par := c.parallelism()
+		kind := exec.Hash
+		if len(x.GroupCols) == 0 {
+			par, kind = 1, exec.Single
+		}
+		f = c.exchange([]frag{f}, kind, x.GroupCols, par, "GroupAggregate")
+		spec := ops.GroupAggSpec{GroupCols: x.GroupCols, InTypes: f.types}
+		for _, call := range x.Calls {
+			spec.Calls = append(spec.Calls, ops.AggCall{Kind: aggKinds[call.Func], Arg: call.Arg,
+				Distinct: call.Distinct, Filter: call.Filter, OutType: call.Type})
+		}
+		return c.addOp(f, x.describe(), fieldTypes(x.Fields()), ops.GroupAggFactory(spec)), nil
+	case *Join:
+		lf, err := c.node(x.Left)
+		if err != nil {
+			return frag{}, err
+		}
+		rf, err := c.node(x.Right)
+		if err != nil {
+			return frag{}, err
+		}
+		par, kind := c.parallelism(), exec.Hash
+		if len(x.LeftKeys) == 0 {
+			// Without keys every row meets every row: one subtask.
+			par, kind = 1, exec.Single
+		}
+		v := exec.Vertex{Name: joinNames[x.Kind], Parallelism: par, InTypes: lf.types,
+			OutTypes: fieldTypes(x.Fields()),
+			Inputs: []exec.Edge{
+				{From: lf.vertex, Exchange: kind, KeyCols: x.LeftKeys, Types: lf.types},
+				{From: rf.vertex, Exchange: kind, KeyCols: x.RightKeys, Types: rf.types},
+			}}
+		f := c.addVertex(v, joinNames[x.Kind])
+		c.desc[f.vertex] = nil
+		spec := ops.JoinSpec{Type: joinKinds[x.Kind], LeftKeys: x.LeftKeys, RightKeys: x.RightKeys,
+			LeftTypes: lf.types, RightTypes: rf.types, Residual: x.Residual}
+		return c.addOp(f, x.describe(), v.OutTypes, ops.JoinFactory(spec)), nil
 	case *Sink:
 		f, err := c.node(x.Input)
 		if err != nil {
@@ -178,10 +235,17 @@ func (c *compiler) node(n Node) (frag, error) {
 			return frag{}, fmt.Errorf("table '%s': %w", x.Table.Name, err)
 		}
 		par := c.parallelism()
-		if len(x.UpsertKey) > 0 {
+		key := x.UpsertKey
+		if len(key) == 0 && x.Input.Mode() != connectors.AppendOnly {
+			// A retraction must reach the subtask that wrote the row.
+			for i := range f.types {
+				key = append(key, i)
+			}
+		}
+		if len(key) > 0 {
 			// All changes of one key go to one sink subtask, in order.
 			if c.g.Vertices[f.vertex].Parallelism != 1 || par != 1 {
-				f = c.exchange([]frag{f}, exec.Hash, x.UpsertKey, par, "Sink: "+x.Table.Name)
+				f = c.exchange([]frag{f}, exec.Hash, key, par, "Sink: "+x.Table.Name)
 			}
 		}
 		return c.addOp(f, "Sink: "+x.Table.Name+" ("+connectorName(x.Table)+")", f.types, fac), nil
@@ -205,3 +269,9 @@ func (ph *Physical) Explain() string {
 	}
 	return b.String()
 }
+
+var aggKinds = [...]ops.AggKind{AggCount: ops.AggCount, AggCountStar: ops.AggCountStar, AggSum: ops.AggSum,
+	AggAvg: ops.AggAvg, AggMin: ops.AggMin, AggMax: ops.AggMax}
+
+var joinKinds = [...]ops.JoinType{InnerJoin: ops.InnerJoin, LeftJoin: ops.LeftJoin, RightJoin: ops.RightJoin,
+	FullJoin: ops.FullJoin, SemiJoin: ops.SemiJoin, AntiJoin: ops.AntiJoin}

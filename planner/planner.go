@@ -128,6 +128,16 @@ func tablesRead(n Node, out []*connectors.Table) []*connectors.Table {
 	return out
 }
 
+// PlanSink plans writing a planned query into table t (a materialized
+// view's rows).
+func (p *Planner) PlanSink(plan *Plan, t *connectors.Table) (*Plan, error) {
+	sink := &Sink{Input: plan.Root, Table: t, UpsertKey: t.PrimaryKey}
+	if err := p.checkSinkMode(parser.Span{Script: t.Name, End: len(t.Name)}, sink); err != nil {
+		return nil, err
+	}
+	return &Plan{Root: sink}, nil
+}
+
 // checkSinkMode refuses an updating changelog into a table that can only
 // append, saying why and what to do instead.
 func (p *Planner) checkSinkMode(span parser.Span, s *Sink) error {
@@ -140,6 +150,11 @@ func (p *Planner) checkSinkMode(span parser.Span, s *Sink) error {
 	}
 	sc := conn.(connectors.SinkConnector)
 	if sc.AcceptsUpdates(s.Table) {
+		return nil
+	}
+	if connectorName(s.Table) == "builtin" && s.Input.Mode() == connectors.Retract {
+		// A built-in table without a key is a multiset: a retraction
+		// (which carries the whole row) deletes one equal row.
 		return nil
 	}
 	return span.ErrorAt(NameOffset(span, s.Table.Name), fmt.Sprintf(

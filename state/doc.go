@@ -1,6 +1,7 @@
 // Package state is Sluice's storage layer: one Badger database per engine,
 // opened by Open in <state-dir>/badger, holding the catalog, the rows of
-// built-in tables and, later, keyed operator state and checkpoints.
+// built-in tables, keyed operator state (KeyedState) and, later,
+// checkpoints.
 //
 // # Contract
 //
@@ -26,8 +27,9 @@
 //	                   0x02 table-id(8) 0x01 hash(8) rowid(8) → EncodeRow(row)
 //	                   (the last form for tables without a primary key;
 //	                   see package connectors/builtin)
-//	0x03 NSOperator    reserved: keyed operator state
-//	                   (planned: job, operator, key group, key)
+//	0x03 NSOperator    0x03 job-id(escaped, 0x00 0x01-terminated) vertex(4) op(4)
+//	                   key-group(2) key → Codec-encoded value
+//	                   (keyed operator state: KeyedState, OperatorNamespace)
 //	0x04 NSCheckpoint  reserved: checkpoint metadata
 //
 // Table ids come from the catalog and are never reused, so the rows of a

@@ -18,7 +18,8 @@ const (
 	// NSBuiltin holds built-in table rows and their per-table counters
 	// (package connectors/builtin): NSBuiltin, table id (8 bytes BE), ...
 	NSBuiltin byte = 0x02
-	// NSOperator is reserved for keyed operator state.
+	// NSOperator holds keyed operator state (KeyedState; see
+	// OperatorNamespace).
 	NSOperator byte = 0x03
 	// NSCheckpoint is reserved for checkpoint metadata.
 	NSCheckpoint byte = 0x04

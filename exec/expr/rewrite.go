@@ -99,3 +99,21 @@ func rewriteCols(e Expr, f func(*colExpr) (Expr, error)) (Expr, error) {
 	}
 	return e, nil
 }
+
+// Conjuncts splits e into the operands of its top-level ANDs.
+func Conjuncts(e Expr) []Expr {
+	if l, ok := e.(*logicExpr); ok && l.op == opAnd {
+		return append(Conjuncts(l.args[0]), Conjuncts(l.args[1])...)
+	}
+	return []Expr{e}
+}
+
+// Equality reports whether e is the comparison l = r and returns its
+// operands.
+func Equality(e Expr) (l, r Expr, ok bool) {
+	c, isCmp := e.(*cmpExpr)
+	if !isCmp || c.op != opEQ {
+		return nil, nil, false
+	}
+	return c.args[0], c.args[1], true
+}

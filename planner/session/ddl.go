@@ -128,7 +128,7 @@ func nameOff(span parser.Span, name string) int { return planner.NameOffset(span
 
 func (s *Session) createView(cv *parser.CreateView) (*Result, error) {
 	if cv.Materialized {
-		return nil, cv.ErrorAt(0, "CREATE MATERIALIZED VIEW is not supported yet")
+		return s.createMaterializedView(cv)
 	}
 	plan, err := s.planner().PlanQuery(cv.Query, false)
 	if err != nil {
@@ -166,9 +166,13 @@ func (s *Session) drop(d *parser.Drop) (*Result, error) {
 		case parser.ObjTable:
 			err = s.dropTable(name, d.IfExists)
 		case parser.ObjView:
-			err = s.cat.DropView(name, d.IfExists)
+			if v, verr := s.cat.View(name); verr == nil && v.Materialized {
+				err = fmt.Errorf("'%s' is a materialized view; use DROP MATERIALIZED VIEW", name)
+			} else {
+				err = s.cat.DropView(name, d.IfExists)
+			}
 		case parser.ObjMaterializedView:
-			err = fmt.Errorf("materialized views are not supported yet")
+			err = s.dropMaterializedView(name, d.IfExists)
 		}
 		if err != nil {
 			return nil, d.ErrorAt(nameOff(d.Span, name), err.Error())
@@ -315,7 +319,13 @@ func (s *Session) describe(d *parser.Describe) (*Result, error) {
 		}
 	} else {
 		for _, c := range v.Columns {
-			rows = append(rows, describeRow(c.Name, c.Type, "", ""))
+			key := ""
+			for _, k := range v.PrimaryKey {
+				if strings.EqualFold(k, c.Name) {
+					key = "PRI"
+				}
+			}
+			rows = append(rows, describeRow(c.Name, c.Type, key, ""))
 		}
 	}
 	return rowsResult(stringSchema("name", "type", "null", "key", "watermark"), rows), nil

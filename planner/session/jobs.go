@@ -83,6 +83,7 @@ func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*run
 		tables: tablesOf(plan.Root, nil), reads: scannedTables(plan.Root, nil), flush: newFlushTracker(ph.Graph)}
 	job, err := exec.Run(s.bg, ph.Graph, exec.RunOptions{
 		JobID:             id,
+		State:             s.store,
 		OnBarrierAck:      rj.flush.ack,
 		OnSubtaskFinished: rj.flush.finished,
 	})
@@ -157,16 +158,35 @@ func (s *Session) WaitJobs(ctx context.Context) error {
 }
 
 // ResumeJobs handles jobs the catalog lists as running from an earlier
-// process. Without checkpoints (a later issue) a job cannot resume from
-// where it stopped, and re-running it from the start would write its rows
-// twice, so each is marked FAILED with the reason. It returns how many were
-// resumed.
+// process. A materialized view's job is rebuilt from scratch: its rows are
+// cleared and a new job recomputes them from its inputs (exact, since
+// its inputs are the current contents of tables). Other jobs cannot resume
+// from where they stopped without checkpoints (a later issue), and
+// re-running them from the start would write rows twice, so each is marked
+// FAILED with the reason. It returns how many jobs were resumed.
 func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
+	views := map[string]*catalog.View{}
+	for _, v := range s.cat.Views() {
+		if v.Materialized {
+			views[v.JobID] = v
+		}
+	}
+	resumed := 0
 	for _, j := range s.cat.Jobs() {
 		if j.Status != catalog.JobRunning {
 			continue
 		}
-		if _, running := s.jobs[j.ID]; running {
+		s.mu.Lock()
+		_, running := s.jobs[j.ID]
+		s.mu.Unlock()
+		if running {
+			continue
+		}
+		if v := views[j.ID]; v != nil {
+			if err := s.rebuildView(v, j.ID); err != nil {
+				return resumed, fmt.Errorf("resume materialized view '%s': %w", v.Name, err)
+			}
+			resumed++
 			continue
 		}
 		err := s.cat.UpdateJob(j.ID, func(j *catalog.Job) error {
@@ -176,10 +196,42 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 			return nil
 		})
 		if err != nil {
-			return 0, err
+			return resumed, err
 		}
 	}
-	return 0, nil
+	return resumed, nil
+}
+
+// rebuildView clears a materialized view's rows and starts a new job that
+// recomputes them; the old job is marked STOPPED.
+func (s *Session) rebuildView(v *catalog.View, oldJob string) error {
+	t := viewTable(v, s.cfg.StateDir)
+	if err := s.tables.Truncate(v.ID, t.Schema.Types(), t.PrimaryKey); err != nil {
+		return err
+	}
+	stmts, err := parser.Parse(v.SQL)
+	if err != nil {
+		return err
+	}
+	cv, ok := stmts[0].(*parser.CreateView)
+	if !ok || len(stmts) != 1 {
+		return fmt.Errorf("stored statement is not CREATE MATERIALIZED VIEW")
+	}
+	pl := s.planner()
+	plan, err := pl.PlanQuery(cv.Query, true)
+	if err != nil {
+		return err
+	}
+	rj, err := s.startViewJob(pl, plan, v)
+	if err != nil {
+		return err
+	}
+	return s.cat.UpdateJob(oldJob, func(j *catalog.Job) error {
+		j.Status = catalog.JobStopped
+		j.Error = fmt.Sprintf("the engine stopped; the view is recomputed by job '%s'", rj.id)
+		j.Updated = time.Now()
+		return nil
+	})
 }
 
 func (s *Session) stopJob(st *parser.StopJob) (*Result, error) {

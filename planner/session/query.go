@@ -46,8 +46,13 @@ func (s *Session) query(ctx context.Context, q *parser.Query) (*Result, error) {
 	for i, f := range fs {
 		cols[i] = types.Column{Name: plan.Names[i], Type: f.Type}
 	}
-	return &Result{Kind: ResultRows, Columns: cols, Rows: it, Bounded: plan.Root.Bounded(),
-		Changelog: plan.Root.Mode() != 0}, nil
+	r := &Result{Kind: ResultRows, Columns: cols, Rows: it, Bounded: plan.Root.Bounded(),
+		Changelog: plan.Root.Mode() != 0}
+	if r.Bounded && r.Changelog {
+		// A bounded query answers with its final rows, as a database does.
+		r.Rows, r.Changelog = &foldIter{in: it}, false
+	}
+	return r, nil
 }
 
 // batchIter turns the batches a query's Collect sink delivers into rows.

@@ -216,6 +216,9 @@ func (a *catalogAdapter) Relation(name string) (*planner.Relation, error) {
 	if t != nil {
 		return &planner.Relation{Table: connectorTable(t, a.s.cfg.StateDir)}, nil
 	}
+	if v.Materialized {
+		return &planner.Relation{Table: viewTable(v, a.s.cfg.StateDir)}, nil
+	}
 	cols := make([]string, len(v.Columns))
 	for i, c := range v.Columns {
 		cols[i] = c.Name

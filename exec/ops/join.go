@@ -1,0 +1,564 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sluicesql/sluice/exec"
+	"github.com/sluicesql/sluice/exec/expr"
+	"github.com/sluicesql/sluice/exec/types"
+	"github.com/sluicesql/sluice/state"
+)
+
+// JoinType is the kind of a streaming equi-join.
+type JoinType uint8
+
+// Join types. SemiJoin and AntiJoin output the left side's columns only:
+// SemiJoin keeps the left rows with at least one match (EXISTS, IN),
+// AntiJoin those with none (NOT EXISTS; a left row with a NULL key has no
+// match, so it is kept).
+const (
+	InnerJoin JoinType = iota
+	LeftJoin
+	RightJoin
+	FullJoin
+	SemiJoin
+	AntiJoin
+)
+
+var joinTypeNames = [...]string{"INNER", "LEFT", "RIGHT", "FULL", "SEMI", "ANTI"}
+
+func (t JoinType) String() string {
+	if int(t) < len(joinTypeNames) {
+		return joinTypeNames[t]
+	}
+	return fmt.Sprintf("JoinType(%d)", t)
+}
+
+// DefaultJoinCacheEntries is the number of join keys per side a Join keeps
+// decoded in memory when JoinSpec.CacheEntries is not set.
+const DefaultJoinCacheEntries = 100_000
+
+// Join errors.
+var (
+	// ErrJoinSpec wraps every validation error of a JoinSpec.
+	ErrJoinSpec = errors.New("join: invalid spec")
+	// ErrJoinInputs is returned when a Join is fed through the
+	// single-input Process, or through an input other than 0 and 1.
+	ErrJoinInputs = errors.New("join: needs two inputs (0 = left, 1 = right)")
+)
+
+// JoinSpec is the plan of a Join.
+type JoinSpec struct {
+	Type JoinType
+	// LeftKeys and RightKeys are the equi-join key columns of each side,
+	// pairwise compared. They have the same count and each pair the same
+	// physical class (and, for DECIMAL, the same scale): the planner casts
+	// both sides to a common type before the join. With no keys every row
+	// has the same (empty) key: the join must then run at parallelism 1.
+	LeftKeys, RightKeys []int
+	// LeftTypes and RightTypes are the column types of each input.
+	LeftTypes, RightTypes []types.Type
+	// Residual is evaluated over the concatenated row (left columns, then
+	// right columns); nil means none. A pair joins only when its keys are
+	// equal (a NULL key never matches) and Residual is TRUE. It must be
+	// deterministic, or retractions will not cancel what was emitted.
+	Residual expr.Expr
+	// CacheEntries is the number of join keys per side kept decoded in
+	// memory when state is kept in a state store (0: DefaultJoinCacheEntries).
+	CacheEntries int
+}
+
+// Validate checks the spec's key columns and types.
+func (s *JoinSpec) Validate() error {
+	if s.Type > AntiJoin {
+		return fmt.Errorf("%w: unknown join type %d", ErrJoinSpec, s.Type)
+	}
+	if len(s.LeftKeys) != len(s.RightKeys) {
+		return fmt.Errorf("%w: %d left keys and %d right keys", ErrJoinSpec, len(s.LeftKeys), len(s.RightKeys))
+	}
+	for k := range s.LeftKeys {
+		l, r := s.LeftKeys[k], s.RightKeys[k]
+		if l < 0 || l >= len(s.LeftTypes) {
+			return fmt.Errorf("%w: left key column %d of %d", ErrJoinSpec, l, len(s.LeftTypes))
+		}
+		if r < 0 || r >= len(s.RightTypes) {
+			return fmt.Errorf("%w: right key column %d of %d", ErrJoinSpec, r, len(s.RightTypes))
+		}
+		lt, rt := s.LeftTypes[l], s.RightTypes[r]
+		if lt.Class() != rt.Class() || (lt.Kind == types.KindDecimal) != (rt.Kind == types.KindDecimal) ||
+			(lt.Kind == types.KindDecimal && lt.Scale != rt.Scale) {
+			return fmt.Errorf("%w: key %d compares %v with %v (cast both sides to a common type)", ErrJoinSpec, k, lt, rt)
+		}
+	}
+	if s.CacheEntries < 0 {
+		return fmt.Errorf("%w: CacheEntries %d", ErrJoinSpec, s.CacheEntries)
+	}
+	return nil
+}
+
+// OutTypes returns the output column types: the left types then the right
+// ones, or the left types only for semi and anti joins. Outer joins make
+// the padded side's types nullable.
+func (s *JoinSpec) OutTypes() []types.Type {
+	out := make([]types.Type, 0, len(s.LeftTypes)+len(s.RightTypes))
+	padLeft := s.Type == RightJoin || s.Type == FullJoin
+	padRight := s.Type == LeftJoin || s.Type == FullJoin
+	for _, t := range s.LeftTypes {
+		if padLeft {
+			t = t.Nullable()
+		}
+		out = append(out, t)
+	}
+	if s.Type == SemiJoin || s.Type == AntiJoin {
+		return out
+	}
+	for _, t := range s.RightTypes {
+		if padRight {
+			t = t.Nullable()
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// Join is a streaming equi-join with Flink's regular join semantics: every
+// row of each side is kept in state (join key → multiset of rows) for as
+// long as it is present, and the output is a retract changelog of the join
+// result. Nothing is ever expired, so state grows with the inputs.
+//
+// Inputs. Two, fed through ProcessInput (0 = left, 1 = right; Join is an
+// exec.MultiInputOperator); each may be append-only or a changelog: +I and
+// +U add a row, -U and -D retract an equal one (all columns compared, NULL
+// equal to NULL). The retraction of a row that is not in state is ignored.
+// Both inputs must be partitioned by their keys (a Hash exchange on
+// LeftKeys and RightKeys) when the join runs at parallelism > 1.
+//
+// Output (OutTypes). Only +I and -D rows, whatever the input ops (an update
+// -U/+U of an input row becomes -D of its old pairs and +I of its new ones).
+// For each input row, in input order:
+//
+//   - an added row emits +I for each pair it forms (a stored row present n
+//     times forms n pairs); a retracted row emits -D for the same pairs;
+//   - outer joins: a row without a match is emitted NULL-padded (+I when
+//     added, -D when retracted). Stored rows of an outer side that get
+//     their first match have their padded rows retracted first (-D padded
+//     for each, then +I for every pair); stored rows that lose their last
+//     match get them back last (-D for every pair, then +I padded for
+//     each);
+//   - semi and anti joins emit the left row itself: +I when it gets its
+//     first match and -D when it loses its last (semi), the reverse for
+//     anti (where a row with no match is present).
+//
+// Rows with a NULL key column never match and are not stored: an outer
+// side emits them padded (+I, and -D on retraction without checking that
+// the row was added), an anti join emits them as they come, other joins
+// drop them. Output batches hold up to types.DefaultBatchSize rows; one
+// is sent whenever it is full and at the end of every ProcessInput.
+//
+// State. With a state store (TaskContext.State) each side's entries live
+// in a state.KeyedState under exec.StateNamespace followed by 'L' or 'R',
+// cached up to Spec.CacheEntries keys per side, in the key group the Hash
+// exchange routes the key by (exec.KeyGroup of exec.HashColumns over the
+// key columns); Snapshot flushes both. Otherwise, or when Open was not
+// called, state lives in memory (joinMapState). See join_state.go for the
+// layout of an entry.
+//
+// Errors (a malformed batch, a failing residual, a state store failure)
+// fail ProcessInput and may leave the state partly updated: the job is
+// expected to restart from its last checkpoint. Join follows
+// exec.Operator's contract: one goroutine, and ProcessInput owns its batch
+// (it releases it). Close is idempotent.
+type Join struct {
+	Spec JoinSpec
+
+	started  bool
+	semiAnti bool
+	nLeft    int
+	outTypes []types.Type
+	// candTypes are the types of the concatenated row the residual sees.
+	candTypes []types.Type
+	sides     [2]joinSide
+	state     joinState
+	maxPar    int
+
+	out       *types.Batch // output being built; nil when empty
+	coll      exec.Collector
+	cand      *types.Batch // candidate pairs for the residual
+	keep      []bool
+	keyHashes []uint64
+	rowHashes []uint64
+	key       joinKeyRef // key of the row being processed
+	iota      []int32    // 0, 1, 2, ...
+	sel       []int32    // matching rows of an entry
+	trans     []int32    // rows of sel whose match count went 0↔1
+	exp       []int32    // rows repeated by their count
+}
+
+// joinSide is the state and plan of one input.
+type joinSide struct {
+	keys    []int
+	allCols []int // 0..n-1, to hash whole rows
+	lay     joinLayout
+	outer   bool // unmatched rows are emitted NULL-padded
+	off     int  // first output column of this side
+}
+
+var (
+	_ exec.MultiInputOperator = (*Join)(nil)
+	_ exec.Opener             = (*Join)(nil)
+	_ exec.Snapshotter        = (*Join)(nil)
+	_ exec.Closer             = (*Join)(nil)
+)
+
+// NewJoin validates spec and returns a Join with its own clone of the
+// residual.
+func NewJoin(spec JoinSpec) (*Join, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if spec.Residual != nil {
+		spec.Residual = spec.Residual.Clone()
+	}
+	return &Join{Spec: spec}, nil
+}
+
+// JoinFactory returns a factory of Joins (see NewJoin). An invalid spec
+// fails the factory.
+func JoinFactory(spec JoinSpec) exec.OperatorFactory {
+	return func(int) (exec.Operator, error) { return NewJoin(spec) }
+}
+
+// OutTypes returns the output column types (JoinSpec.OutTypes).
+func (j *Join) OutTypes() []types.Type { return j.Spec.OutTypes() }
+
+// Open implements exec.Opener.
+func (j *Join) Open(tc *exec.TaskContext) error {
+	return j.start(tc)
+}
+
+// start prepares the plan and the state stores; tc may be nil (in-memory
+// state, default key groups).
+func (j *Join) start(tc *exec.TaskContext) error {
+	if j.started {
+		return nil
+	}
+	s := &j.Spec
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	j.semiAnti = s.Type == SemiJoin || s.Type == AntiJoin
+	j.nLeft = len(s.LeftTypes)
+	j.outTypes = s.OutTypes()
+	j.candTypes = append(append([]types.Type(nil), s.LeftTypes...), s.RightTypes...)
+	j.maxPar = state.DefaultMaxParallelism
+	if tc != nil && tc.MaxParallelism > 0 {
+		j.maxPar = tc.MaxParallelism
+	}
+	tracked := [2]bool{
+		s.Type == LeftJoin || s.Type == FullJoin || j.semiAnti,
+		s.Type == RightJoin || s.Type == FullJoin,
+	}
+	j.sides[0] = joinSide{keys: s.LeftKeys, lay: newJoinLayout(s.LeftTypes, tracked[0]),
+		outer: s.Type == LeftJoin || s.Type == FullJoin}
+	j.sides[1] = joinSide{keys: s.RightKeys, lay: newJoinLayout(s.RightTypes, tracked[1]),
+		outer: s.Type == RightJoin || s.Type == FullJoin, off: j.nLeft}
+	for k := range j.sides {
+		sd := &j.sides[k]
+		sd.allCols = make([]int, len(sd.lay.types))
+		for c := range sd.allCols {
+			sd.allCols[c] = c
+		}
+	}
+	j.state = j.newState(tc)
+	j.started = true
+	return nil
+}
+
+// Process implements exec.Operator: a Join must be fed with ProcessInput,
+// so Process releases b and fails with ErrJoinInputs.
+func (j *Join) Process(b *types.Batch, _ exec.Collector) error {
+	b.Release()
+	return fmt.Errorf("%w: got a single-input batch", ErrJoinInputs)
+}
+
+// ProcessInput processes a batch of input 0 (left) or 1 (right), emitting
+// the changes of the join result to out. It takes ownership of b.
+func (j *Join) ProcessInput(input int, b *types.Batch, out exec.Collector) error {
+	defer b.Release()
+	if input != 0 && input != 1 {
+		return fmt.Errorf("%w: input %d", ErrJoinInputs, input)
+	}
+	if err := j.start(nil); err != nil {
+		return err
+	}
+	me := &j.sides[input]
+	if err := joinCheckBatch(b, me.lay.types, input); err != nil {
+		return err
+	}
+	j.coll = out
+	defer func() { j.coll = nil }()
+	j.keyHashes = exec.HashColumns(b, me.keys, j.keyHashes)
+	j.rowHashes = exec.HashColumns(b, me.allCols, j.rowHashes)
+	pf, _ := j.state.(joinPrefetcher)
+	for i, op := range b.Ops {
+		if pf != nil {
+			if i%joinPrefetchRows == 0 {
+				end := min(i+joinPrefetchRows, len(j.keyHashes))
+				pf.prefetch(input, j.keyHashes[i:end], b.Ops[i:end])
+			}
+			pf.hint(i % joinPrefetchRows)
+		}
+		var err error
+		switch {
+		case joinKeyHasNull(b, me.keys, i):
+			err = j.nullKeyRow(input, b, i, op.IsAdd())
+		default:
+			// j.key, not a local: it is passed to interface methods
+			// and would escape, one allocation per row.
+			k := &j.key
+			k.key = state.EncodeKeyColumns(k.key[:0], b, me.keys, i)
+			k.h, k.kg = j.keyHashes[i], -1
+			if op.IsAdd() {
+				err = j.add(input, b, i, k, j.rowHashes[i])
+			} else {
+				err = j.retract(input, b, i, k, j.rowHashes[i])
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("join %v, %s input: %w", j.Spec.Type, joinSideName(input), err)
+		}
+	}
+	return j.flush()
+}
+
+func joinSideName(s int) string {
+	if s == 0 {
+		return "left"
+	}
+	return "right"
+}
+
+// joinCheckBatch verifies that b has the column classes of ts and one
+// value per row in every column.
+func joinCheckBatch(b *types.Batch, ts []types.Type, input int) error {
+	if len(b.Cols) != len(ts) {
+		return fmt.Errorf("join: %s input batch has %d columns, want %d", joinSideName(input), len(b.Cols), len(ts))
+	}
+	for c := range ts {
+		v := &b.Cols[c]
+		if v.Type.Class() != ts[c].Class() {
+			return fmt.Errorf("join: %s input column %d is %v, want %v", joinSideName(input), c, v.Type, ts[c])
+		}
+		if n := joinVecLen(v, ts[c].Class()); n != b.Len() {
+			return fmt.Errorf("join: %s input column %d has %d values for %d rows", joinSideName(input), c, n, b.Len())
+		}
+	}
+	return nil
+}
+
+func joinKeyHasNull(b *types.Batch, keys []int, i int) bool {
+	for _, c := range keys {
+		if b.Cols[c].IsNull(i) {
+			return true
+		}
+	}
+	return false
+}
+
+// joinKeyRef is the join key of the row being processed: its hash
+// (exec.HashColumns over the key columns), its encoding
+// (state.EncodeKeyColumns) and its key group, computed on first use (-1
+// until then: the in-memory state does not need it).
+type joinKeyRef struct {
+	h   uint64
+	key []byte
+	kg  int
+}
+
+// group returns the key's key group among maxPar.
+func (k *joinKeyRef) group(maxPar int) int {
+	if k.kg < 0 {
+		k.kg = exec.KeyGroup(k.h, maxPar)
+	}
+	return k.kg
+}
+
+// add handles the addition of row i of input in (non-NULL key k, row hash
+// rh).
+func (j *Join) add(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) error {
+	me, ot := &j.sides[in], &j.sides[1-in]
+	var matched int64
+	oe, ok, err := j.state.get(1-in, k)
+	if err != nil {
+		return fmt.Errorf("read %s state: %w", joinSideName(1-in), err)
+	}
+	if ok {
+		sel, err := j.matching(in, b, i, oe)
+		if err != nil {
+			return err
+		}
+		ol := &ot.lay
+		trans := j.trans[:0]
+		for _, r := range sel {
+			matched += oe.count(ol, int(r))
+			// A stored row of an outer (or semi/anti left) side getting
+			// its first match.
+			if ol.tracked && oe.addMatches(ol, int(r), 1) == 1 {
+				trans = append(trans, r)
+			}
+		}
+		j.trans = trans
+		if ol.tracked && len(sel) > 0 {
+			if err := j.state.put(1-in, k, oe); err != nil {
+				return fmt.Errorf("write %s state: %w", joinSideName(1-in), err)
+			}
+		}
+		switch {
+		case j.semiAnti && in == 1:
+			op := types.Insert
+			if j.Spec.Type == AntiJoin {
+				op = types.Delete
+			}
+			err = j.emitStored(op, 0, oe, trans)
+		case j.semiAnti:
+			// A left row: only its match count matters.
+		default:
+			if err = j.emitStored(types.Delete, 1-in, oe, trans); err == nil {
+				err = j.emitJoined(types.Insert, in, b, i, oe, sel)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	e, err := j.state.getOrNew(in, k)
+	if err != nil {
+		return fmt.Errorf("read %s state: %w", joinSideName(in), err)
+	}
+	e.addInput(&me.lay, b, i, rh, matched)
+	if err := j.state.put(in, k, e); err != nil {
+		return fmt.Errorf("write %s state: %w", joinSideName(in), err)
+	}
+
+	switch {
+	case j.Spec.Type == SemiJoin && in == 0:
+		if matched > 0 {
+			return j.emitInput(types.Insert, in, b, i)
+		}
+	case j.Spec.Type == AntiJoin && in == 0:
+		if matched == 0 {
+			return j.emitInput(types.Insert, in, b, i)
+		}
+	case !j.semiAnti && me.outer && matched == 0:
+		return j.emitInput(types.Insert, in, b, i)
+	}
+	return nil
+}
+
+// retract handles the retraction of row i of input in (non-NULL key k,
+// row hash rh). A row that is not in state is ignored.
+func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) error {
+	me, ot := &j.sides[in], &j.sides[1-in]
+	e, ok, err := j.state.get(in, k)
+	if err != nil {
+		return fmt.Errorf("read %s state: %w", joinSideName(in), err)
+	}
+	if !ok {
+		return nil
+	}
+	ml := &me.lay
+	r := e.find(ml, b, i, rh)
+	if r < 0 {
+		return nil
+	}
+	storedMatches := e.matches(ml, r)
+	if e.count(ml, r) > 1 {
+		e.words[r*ml.stride+joinWCount]--
+		err = j.state.put(in, k, e)
+	} else {
+		e.remove(ml, r)
+		if e.n == 0 {
+			err = j.state.del(in, k)
+		} else {
+			err = j.state.put(in, k, e)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s state: %w", joinSideName(in), err)
+	}
+
+	if j.semiAnti && in == 0 {
+		// The stored match count says whether the left row was emitted.
+		if (j.Spec.Type == SemiJoin) == (storedMatches > 0) {
+			return j.emitInput(types.Delete, in, b, i)
+		}
+		return nil
+	}
+
+	var matched int64
+	oe, ok, err := j.state.get(1-in, k)
+	if err != nil {
+		return fmt.Errorf("read %s state: %w", joinSideName(1-in), err)
+	}
+	if ok {
+		sel, err := j.matching(in, b, i, oe)
+		if err != nil {
+			return err
+		}
+		ol := &ot.lay
+		trans := j.trans[:0]
+		for _, r := range sel {
+			matched += oe.count(ol, int(r))
+			// A stored row losing its last match.
+			if ol.tracked && oe.addMatches(ol, int(r), -1) == 0 {
+				trans = append(trans, r)
+			}
+		}
+		j.trans = trans
+		if ol.tracked && len(sel) > 0 {
+			if err := j.state.put(1-in, k, oe); err != nil {
+				return fmt.Errorf("write %s state: %w", joinSideName(1-in), err)
+			}
+		}
+		if j.semiAnti {
+			op := types.Delete
+			if j.Spec.Type == AntiJoin {
+				op = types.Insert
+			}
+			err = j.emitStored(op, 0, oe, trans)
+		} else if err = j.emitJoined(types.Delete, in, b, i, oe, sel); err == nil {
+			err = j.emitStored(types.Insert, 1-in, oe, trans)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if !j.semiAnti && me.outer && matched == 0 {
+		return j.emitInput(types.Delete, in, b, i)
+	}
+	return nil
+}
+
+// Snapshot implements exec.Snapshotter: it flushes both sides' state.
+func (j *Join) Snapshot(id int64) error {
+	if !j.started {
+		return nil
+	}
+	if err := j.state.flush(); err != nil {
+		return fmt.Errorf("join: checkpoint %d: %w", id, err)
+	}
+	return nil
+}
+
+// Close implements exec.Closer. It releases buffers; the state itself is
+// left in the store (it belongs to the job's checkpoints). Close is
+// idempotent.
+func (j *Join) Close() error {
+	j.out.Release()
+	j.out = nil
+	j.cand.Release()
+	j.cand = nil
+	return nil
+}

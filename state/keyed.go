@@ -1,0 +1,796 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Keyed operator state.
+//
+// Layout of one operator's keys (NSOperator, see doc.go):
+//
+//	0x03 EncodeKey-style job id (0x00 escaped, 0x00 0x01 terminated)
+//	     vertex (4 bytes BE, sign bit flipped) operator index (4 bytes, same)
+//	     key group (2 bytes BE) key → Codec-encoded value
+//
+// The first three components are OperatorNamespace; JobNamespace is the
+// prefix shared by all state of one job. Both are prefix-free: no
+// namespace is a prefix of another one's keys.
+
+// Codec encodes and decodes values of type V for KeyedState.
+//
+// Encode appends the encoding of v to dst and returns the extended slice.
+// Decode decodes a value from b; b is only valid during the call, so Decode
+// must copy whatever it keeps (strings, byte slices). Decode returns an
+// error wrapping ErrCorrupt for bytes Encode did not produce.
+type Codec[V any] interface {
+	Encode(dst []byte, v V) []byte
+	Decode(b []byte) (V, error)
+}
+
+// JobNamespace returns the prefix of every key of the operator state of job
+// jobID: NSOperator followed by the escaped, terminated job id. Deleting it
+// (Store.DeletePrefix) deletes all state of the job.
+func JobNamespace(jobID string) []byte {
+	return appendStringKey(append(make([]byte, 0, len(jobID)+11), NSOperator), jobID)
+}
+
+// OperatorNamespace returns the key prefix of one operator's state: the
+// state namespace byte (NSOperator), the job id, the vertex and the
+// operator's index in the vertex's chain. vertex and op must fit in an
+// int32 (op may be negative, e.g. -1 for a vertex's source). Distinct
+// arguments give namespaces none of which is a prefix of another.
+func OperatorNamespace(jobID string, vertex, op int) []byte {
+	ns := JobNamespace(jobID)
+	ns = binary.BigEndian.AppendUint32(ns, uint32(int32(vertex))^(1<<31))
+	return binary.BigEndian.AppendUint32(ns, uint32(int32(op))^(1<<31))
+}
+
+// MaxKeyGroups is the number of key groups KeyedState can address (key
+// groups are stored as 2 bytes).
+const MaxKeyGroups = 1 << 16
+
+// ErrNoStore is returned by KeyedState methods that need Badger when the
+// KeyedState was created without a Store.
+var ErrNoStore = errors.New("state: keyed state has no store")
+
+// Entry flags.
+const (
+	flagDirty   uint8 = 1 << iota // differs from Badger: written back on eviction or Flush
+	flagDeleted                   // tombstone: the key has no value
+	flagRef                       // referenced since the clock hand last passed
+	flagVictim                    // chosen by the eviction round in progress
+)
+
+// maxInline is the longest key group ‖ key kept inside a cache entry.
+// Inline keys are zero-padded to maxInline bytes and compared and hashed
+// as three 64-bit words; longer keys live in KeyedState.long.
+const maxInline = 24
+
+// cacheEntry is one cached key and its value. Keys up to maxInline bytes
+// (the common case: a key group and one or two encoded columns) live in the
+// entry itself, so a lookup touches the index slot and the entry and
+// nothing else.
+type cacheEntry[V any] struct {
+	val   V
+	inl   [maxInline]byte // key group ‖ key, zero-padded, when it fits
+	kn    uint8           // length of the inline key; 0: free slot; longKey: key in KeyedState.long
+	flags uint8
+}
+
+// longKey in cacheEntry.kn says the key is in KeyedState.long.
+const longKey = 0xFF
+
+// words returns the three little-endian words of a padded inline key.
+func words(b *[maxInline]byte) (w0, w1, w2 uint64) {
+	return binary.LittleEndian.Uint64(b[0:8]), binary.LittleEndian.Uint64(b[8:16]),
+		binary.LittleEndian.Uint64(b[16:24])
+}
+
+// inlineIs reports whether the entry holds the inline key of n bytes whose
+// padded words are w0, w1, w2.
+func (e *cacheEntry[V]) inlineIs(n int, w0, w1, w2 uint64) bool {
+	x0, x1, x2 := words(&e.inl)
+	return int(e.kn) == n && x0 == w0 && x1 == w1 && x2 == w2
+}
+
+// KeyedState keeps values of type V by (key group, key) in Badger under a
+// namespace (usually OperatorNamespace), with an in-memory write-back cache
+// of at most cacheEntries recently used keys.
+//
+// Values are kept decoded in the cache, so a hot key costs neither encoding
+// nor decoding. What Get returns for a cached key is the cached value
+// itself: for reference types (slices, maps, pointers) the caller shares it
+// with the cache and must not modify it unless it then Puts it (changes
+// without Put are lost or persisted at random, depending on eviction).
+// Likewise Put keeps v as it is: the caller must not modify v afterwards
+// except before another Put of the same key.
+//
+// Writes go to the cache and reach Badger when the entry is evicted (the
+// least recently used entries, approximated with a clock / second-chance
+// sweep, are evicted in rounds of cacheEntries/8, written in one
+// badger.WriteBatch per round) or at Flush. Badger therefore holds, after
+// Flush, exactly what the cache held; between flushes it holds an older
+// mixture, which is why checkpoints call Flush. Reads see the cache first,
+// then Badger.
+//
+// Cache misses cost one Badger read; absent keys are cached too (as clean
+// tombstones), so repeated misses of the same key do not reach Badger.
+//
+// A KeyedState is used by one goroutine (the operator's subtask) and is not
+// safe for concurrent use. Different KeyedStates of one Store may be used
+// concurrently. KeyedStates may share a namespace only when they use
+// disjoint key groups: the subtasks of one operator share its namespace
+// (OperatorNamespace has no subtask), each owning the key groups of
+// KeyGroupRange, which is what lets state be redistributed at another
+// parallelism. Scan and Drop cover every key group; ScanKeyGroups and
+// DropKeyGroups one subtask's share.
+//
+// Errors from Badger are returned wrapped. After a failed write-back (in
+// Get, Put, Delete or Flush) no entry has left the cache and dirty entries
+// are still dirty, so nothing is lost and the call may be retried.
+//
+// Checkpoints: Flush makes Badger hold the state as of the call, but
+// evictions between two checkpoints also write newer values to Badger;
+// restoring an older checkpoint from Badger needs versioned writes
+// (planned: managed mode with checkpoint epochs, see the design notes).
+type KeyedState[V any] struct {
+	st    *Store
+	ns    []byte
+	codec Codec[V]
+	max   int
+
+	ents     []cacheEntry[V]
+	n        int     // used entries
+	freeList []int32 // free slots in ents
+	hand     int     // clock hand
+	last     int32   // entry of the last lookup, -1 when none
+
+	// The index from keys to entries is an open-addressing hash table with
+	// linear probing, at most half full. A slot holds the upper 32 bits of
+	// the key's hash (the fingerprint, whose low bits also give the home
+	// slot, so the table can grow without rehashing keys) and the entry
+	// index + 1; 0 is an empty slot. Deletion shifts back (no tombstones).
+	seed uint64
+	tab  []uint64
+	mask uint64
+
+	long map[int32][]byte // keys of entries with kn == longKey
+
+	kin     [maxInline]byte // scratch: padded inline key group ‖ key
+	kbuf    []byte          // scratch: key group ‖ key when longer
+	fbuf    []byte          // scratch: namespace ‖ key group ‖ key
+	arena   []byte          // encoded keys and values of one write batch
+	victims []int32         // scratch: entries being written back
+}
+
+// NewKeyedState returns an empty KeyedState over the keys of st under
+// namespace (which is copied), caching at most cacheEntries keys (at least
+// one). The namespace must not be a prefix of another user's keys; use
+// OperatorNamespace.
+func NewKeyedState[V any](st *Store, namespace []byte, codec Codec[V], cacheEntries int) *KeyedState[V] {
+	if cacheEntries < 1 {
+		cacheEntries = 1
+	}
+	return &KeyedState[V]{
+		st:    st,
+		ns:    slices.Clone(namespace),
+		codec: codec,
+		max:   cacheEntries,
+		seed:  rand.Uint64(),
+		last:  -1,
+	}
+}
+
+// Namespace returns the namespace the state's keys are stored under. The
+// caller must not modify it.
+func (k *KeyedState[V]) Namespace() []byte { return k.ns }
+
+// Len returns the number of cached entries, including cached tombstones of
+// deleted or absent keys.
+func (k *KeyedState[V]) Len() int { return k.n }
+
+// keyOf returns the key group ‖ key of entry i. The result aliases the
+// cache: it must not be kept across changes of the cache.
+func (k *KeyedState[V]) keyOf(i int32) []byte {
+	e := &k.ents[i]
+	if e.kn == longKey {
+		return k.long[i]
+	}
+	return e.inl[:e.kn]
+}
+
+// keyGroupOf returns the key group of entry i.
+func (k *KeyedState[V]) keyGroupOf(i int32) int {
+	mk := k.keyOf(i)
+	return int(mk[0])<<8 | int(mk[1])
+}
+
+// lookup returns the index of the cached entry of (keyGroup, key), or -1
+// and mk = key group ‖ key (in scratch space) for the caller to insert.
+// The entry of the previous lookup is checked first without hashing: an
+// update is a Get and a Put of the same key.
+func (k *KeyedState[V]) lookup(keyGroup int, key []byte) (i int32, mk []byte, err error) {
+	if uint(keyGroup) >= MaxKeyGroups {
+		return -1, nil, fmt.Errorf("state: key group %d out of range [0, %d)", keyGroup, MaxKeyGroups)
+	}
+	n := 2 + len(key)
+	if n > maxInline {
+		i, mk = k.lookupLong(keyGroup, key)
+		return i, mk, nil
+	}
+	b := &k.kin
+	*b = [maxInline]byte{} // three stores, cheaper than clearing the tail
+	b[0], b[1] = byte(keyGroup>>8), byte(keyGroup)
+	copy(b[2:], key)
+	w0, w1, w2 := words(b)
+	if l := k.last; l >= 0 && k.ents[l].inlineIs(n, w0, w1, w2) {
+		return l, nil, nil
+	}
+	mk = b[:n]
+	if k.n == 0 {
+		return -1, mk, nil
+	}
+	fp := wordHash(k.seed, n, w0, w1, w2) >> 32
+	for p := fp & k.mask; ; p = (p + 1) & k.mask {
+		s := k.tab[p]
+		if s == 0 {
+			return -1, mk, nil
+		}
+		if s>>32 == fp {
+			if i := int32(uint32(s)) - 1; k.ents[i].inlineIs(n, w0, w1, w2) {
+				k.last = i
+				return i, nil, nil
+			}
+		}
+	}
+}
+
+// lookupLong is lookup for keys longer than maxInline.
+func (k *KeyedState[V]) lookupLong(keyGroup int, key []byte) (int32, []byte) {
+	k.kbuf = append(append(k.kbuf[:0], byte(keyGroup>>8), byte(keyGroup)), key...)
+	mk := k.kbuf
+	if l := k.last; l >= 0 && k.ents[l].kn == longKey && bytes.Equal(k.long[l], mk) {
+		return l, nil
+	}
+	if k.n == 0 {
+		return -1, mk
+	}
+	fp := k.hash(mk) >> 32
+	for p := fp & k.mask; ; p = (p + 1) & k.mask {
+		s := k.tab[p]
+		if s == 0 {
+			return -1, mk
+		}
+		if s>>32 == fp {
+			if i := int32(uint32(s)) - 1; k.ents[i].kn == longKey && bytes.Equal(k.long[i], mk) {
+				k.last = i
+				return i, nil
+			}
+		}
+	}
+}
+
+// find returns the index of the cached entry for mk (key group ‖ key), or
+// -1. It is the slow path of lookup, for tests and Scan.
+func (k *KeyedState[V]) find(mk []byte) int32 {
+	if len(mk) < 2 {
+		return -1
+	}
+	i, _, err := k.lookup(int(mk[0])<<8|int(mk[1]), mk[2:])
+	if err != nil {
+		return -1
+	}
+	return i
+}
+
+// hash hashes a key group ‖ key the way lookup does. The index keeps its
+// upper 32 bits.
+func (k *KeyedState[V]) hash(mk []byte) uint64 {
+	if len(mk) <= maxInline {
+		var b [maxInline]byte
+		copy(b[:], mk)
+		w0, w1, w2 := words(&b)
+		return wordHash(k.seed, len(mk), w0, w1, w2)
+	}
+	h := k.seed ^ uint64(len(mk))*prime1
+	for len(mk) >= 8 {
+		h = combine(h, binary.LittleEndian.Uint64(mk))
+		mk = mk[8:]
+	}
+	if len(mk) > 0 {
+		var b [8]byte
+		copy(b[:], mk)
+		h = combine(h, binary.LittleEndian.Uint64(b[:]))
+	}
+	return fmix64(h)
+}
+
+// wordHash hashes an inline key of n bytes given as its padded words,
+// with a per-KeyedState seed: a few multiplications, every input bit mixed
+// into the upper 32 bits the index uses.
+func wordHash(seed uint64, n int, w0, w1, w2 uint64) uint64 {
+	h := seed ^ uint64(n)*prime1
+	h = combine(h, w0)
+	h = combine(h, w1)
+	h = combine(h, w2)
+	return fmix64(h)
+}
+
+// tabInsert adds entry i with key mk to the index, growing it when it
+// would be more than half full.
+func (k *KeyedState[V]) tabInsert(mk []byte, i int32) {
+	if 2*(k.n+1) > len(k.tab) {
+		k.tabGrow()
+	}
+	fp := k.hash(mk) >> 32
+	p := fp & k.mask
+	for k.tab[p] != 0 {
+		p = (p + 1) & k.mask
+	}
+	k.tab[p] = fp<<32 | uint64(uint32(i+1))
+}
+
+func (k *KeyedState[V]) tabGrow() {
+	old := k.tab
+	k.tab = make([]uint64, max(64, 2*len(old)))
+	k.mask = uint64(len(k.tab) - 1)
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		p := (s >> 32) & k.mask
+		for k.tab[p] != 0 {
+			p = (p + 1) & k.mask
+		}
+		k.tab[p] = s
+	}
+}
+
+// tabDelete removes entry i with key mk from the index, shifting later
+// slots of its probe run back so that no lookup stops early.
+func (k *KeyedState[V]) tabDelete(mk []byte, i int32) {
+	fp := k.hash(mk) >> 32
+	want := fp<<32 | uint64(uint32(i+1))
+	p := fp & k.mask
+	for k.tab[p] != want {
+		if k.tab[p] == 0 {
+			return // not indexed; cannot happen
+		}
+		p = (p + 1) & k.mask
+	}
+	for {
+		k.tab[p] = 0
+		q := p
+		for {
+			q = (q + 1) & k.mask
+			s := k.tab[q]
+			if s == 0 {
+				return
+			}
+			// The slot at q may stay unless its home h lies cyclically
+			// outside (p, q], in which case the hole at p would cut it off.
+			h := (s >> 32) & k.mask
+			if p <= q {
+				if p < h && h <= q {
+					continue
+				}
+			} else if p < h || h <= q {
+				continue
+			}
+			k.tab[p] = s
+			p = q
+			break
+		}
+	}
+}
+
+// free removes entry i from the index and the cache.
+func (k *KeyedState[V]) free(i int32) {
+	k.tabDelete(k.keyOf(i), i)
+	if k.ents[i].kn == longKey {
+		delete(k.long, i)
+	}
+	k.ents[i] = cacheEntry[V]{}
+	k.freeList = append(k.freeList, i)
+	k.n--
+}
+
+// Get returns the value of key in keyGroup and whether it has one. It looks
+// in the cache first, then in Badger; what Badger returns (also the absence
+// of a value) is cached, which may evict other entries. key is not
+// retained.
+func (k *KeyedState[V]) Get(keyGroup int, key []byte) (v V, ok bool, err error) {
+	i, mk, err := k.lookup(keyGroup, key)
+	if err != nil {
+		return v, false, err
+	}
+	if i >= 0 {
+		e := &k.ents[i]
+		e.flags |= flagRef
+		if e.flags&flagDeleted != 0 {
+			return v, false, nil
+		}
+		return e.val, true, nil
+	}
+	v, ok, err = k.load(mk)
+	if err != nil {
+		return v, false, err
+	}
+	if i, err = k.insert(mk); err != nil {
+		return v, false, err
+	}
+	e := &k.ents[i]
+	if ok {
+		e.val = v
+	} else {
+		e.flags = flagDeleted
+	}
+	return v, ok, nil
+}
+
+// Put sets the value of key in keyGroup. It goes to the cache, marked
+// dirty; key is copied. When the cache is full, an eviction round first
+// writes the least recently used dirty entries to Badger.
+func (k *KeyedState[V]) Put(keyGroup int, key []byte, v V) error {
+	i, mk, err := k.lookup(keyGroup, key)
+	if err != nil {
+		return err
+	}
+	if i < 0 {
+		if i, err = k.insert(mk); err != nil {
+			return err
+		}
+	}
+	e := &k.ents[i]
+	e.val = v
+	e.flags = flagDirty | flagRef
+	return nil
+}
+
+// Delete removes the value of key in keyGroup: a tombstone in the cache,
+// deleted from Badger on write-back. Deleting a key known to be absent
+// costs nothing.
+func (k *KeyedState[V]) Delete(keyGroup int, key []byte) error {
+	i, mk, err := k.lookup(keyGroup, key)
+	if err != nil {
+		return err
+	}
+	if i < 0 {
+		if i, err = k.insert(mk); err != nil {
+			return err
+		}
+	}
+	e := &k.ents[i]
+	if e.flags&(flagDeleted|flagDirty) == flagDeleted {
+		return nil // known absent from the cache and Badger
+	}
+	var zero V
+	e.val = zero
+	e.flags = e.flags&flagRef | flagDirty | flagDeleted
+	return nil
+}
+
+// Flush writes every dirty entry to Badger in one batch (split into
+// transactions of Badger's maximum size) and keeps the entries cached,
+// clean. When Flush returns nil, Badger holds the state as seen through
+// the cache. Checkpoints call it.
+func (k *KeyedState[V]) Flush() error {
+	k.victims = k.victims[:0]
+	for i := range k.ents {
+		if e := &k.ents[i]; e.kn != 0 && e.flags&flagDirty != 0 {
+			k.victims = append(k.victims, int32(i))
+		}
+	}
+	if len(k.victims) == 0 {
+		return nil
+	}
+	if err := k.writeBack(k.victims); err != nil {
+		return err
+	}
+	for _, i := range k.victims {
+		k.ents[i].flags &^= flagDirty
+	}
+	return nil
+}
+
+// Drop deletes every key of the namespace, in every key group, from the
+// cache (dirty entries are discarded) and from Badger: the state of the
+// operator in all its subtasks (see DropKeyGroups for one subtask's
+// share). Badger keys are deleted in batches of bounded size
+// (Store.DeletePrefix); Badger's DropPrefix, which blocks every writer of
+// the database, is not used. The deletion is not atomic: after an error
+// some keys may remain, and Drop may be called again.
+func (k *KeyedState[V]) Drop() error {
+	k.ents, k.n, k.freeList, k.hand, k.last = nil, 0, nil, 0, -1
+	k.tab, k.mask, k.long = nil, 0, nil
+	if k.st == nil {
+		return ErrNoStore
+	}
+	if _, err := k.st.DeletePrefix(k.ns); err != nil {
+		return fmt.Errorf("state: drop keyed state: %w", err)
+	}
+	return nil
+}
+
+// DropKeyGroups is Drop restricted to the key groups first..last
+// (inclusive), e.g. one subtask's range (KeyGroupRange). Same batching and
+// error behaviour as Drop.
+func (k *KeyedState[V]) DropKeyGroups(first, last int) error {
+	first, last = max(first, 0), min(last, MaxKeyGroups-1)
+	for i := range k.ents {
+		if k.ents[i].kn == 0 {
+			continue
+		}
+		if kg := k.keyGroupOf(int32(i)); kg >= first && kg <= last {
+			k.free(int32(i))
+		}
+	}
+	k.last = -1
+	if k.st == nil {
+		return ErrNoStore
+	}
+	prefix := slices.Clip(k.ns)
+	for kg := first; kg <= last; kg++ {
+		if _, err := k.st.DeletePrefix(append(prefix, byte(kg>>8), byte(kg))); err != nil {
+			return fmt.Errorf("state: drop key group %d of keyed state: %w", kg, err)
+		}
+	}
+	return nil
+}
+
+// Scan calls fn for every key that has a value, in every key group, with
+// the cache overlaid on Badger: cached values (and tombstones, which hide
+// Badger's values) win. Keys come in (key group, key) order. key is only
+// valid during the call. fn must not call methods of k. Scan stops at the
+// first error of fn and returns it unwrapped.
+//
+// The subtasks of one operator share its namespace, each owning a range of
+// key groups; Scan also returns what other subtasks wrote to Badger. A
+// subtask scans its own share with ScanKeyGroups.
+func (k *KeyedState[V]) Scan(fn func(keyGroup int, key []byte, v V) error) error {
+	return k.ScanKeyGroups(0, MaxKeyGroups-1, fn)
+}
+
+// ScanKeyGroups is Scan restricted to the key groups first..last
+// (inclusive), e.g. one subtask's range (KeyGroupRange).
+func (k *KeyedState[V]) ScanKeyGroups(first, last int, fn func(keyGroup int, key []byte, v V) error) error {
+	if k.st == nil {
+		return ErrNoStore
+	}
+	first, last = max(first, 0), min(last, MaxKeyGroups-1)
+	if first > last {
+		return nil
+	}
+	order := make([]int32, 0, k.n)
+	for i := range k.ents {
+		if k.ents[i].kn == 0 {
+			continue
+		}
+		if kg := k.keyGroupOf(int32(i)); kg >= first && kg <= last {
+			order = append(order, int32(i))
+		}
+	}
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(k.keyOf(a), k.keyOf(b)) })
+
+	var kb []byte // scratch for cached keys
+	next := 0     // next entry of order to emit
+	emitCached := func(i int32) error {
+		e := &k.ents[i]
+		if e.flags&flagDeleted != 0 {
+			return nil
+		}
+		ek := k.keyOf(i)
+		kb = append(kb[:0], ek[2:]...)
+		return fn(int(ek[0])<<8|int(ek[1]), kb, e.val)
+	}
+	var fnErr error // fn's error, returned unwrapped
+	err := k.st.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Prefix = k.ns
+		it := txn.NewIterator(io)
+		defer it.Close()
+		start := append(slices.Clip(k.ns), byte(first>>8), byte(first))
+		for it.Seek(start); it.ValidForPrefix(k.ns); it.Next() {
+			item := it.Item()
+			mk := item.Key()[len(k.ns):]
+			if len(mk) < 2 {
+				return fmt.Errorf("%w: keyed state key %x", ErrCorrupt, item.Key())
+			}
+			if int(mk[0])<<8|int(mk[1]) > last {
+				break
+			}
+			for next < len(order) && bytes.Compare(k.keyOf(order[next]), mk) < 0 {
+				if fnErr = emitCached(order[next]); fnErr != nil {
+					return fnErr
+				}
+				next++
+			}
+			if next < len(order) && bytes.Equal(k.keyOf(order[next]), mk) {
+				if fnErr = emitCached(order[next]); fnErr != nil {
+					return fnErr
+				}
+				next++
+				continue
+			}
+			var v V
+			if err := item.Value(func(b []byte) error {
+				var err error
+				v, err = k.codec.Decode(b)
+				return err
+			}); err != nil {
+				return fmt.Errorf("state: read keyed state %x: %w", item.Key(), err)
+			}
+			if fnErr = fn(int(mk[0])<<8|int(mk[1]), mk[2:], v); fnErr != nil {
+				return fnErr
+			}
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("state: scan keyed state: %w", err)
+	}
+	for ; next < len(order); next++ {
+		if err := emitCached(order[next]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// load reads the value of mk (key group ‖ key) from Badger.
+func (k *KeyedState[V]) load(mk []byte) (v V, ok bool, err error) {
+	if k.st == nil {
+		return v, false, ErrNoStore
+	}
+	k.fbuf = append(append(k.fbuf[:0], k.ns...), mk...)
+	err = k.st.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(k.fbuf)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		return item.Value(func(b []byte) error {
+			var err error
+			v, err = k.codec.Decode(b)
+			return err
+		})
+	})
+	if err != nil {
+		return v, false, fmt.Errorf("state: read keyed state %x: %w", k.fbuf, err)
+	}
+	return v, ok, nil
+}
+
+// insert adds a clean, unreferenced entry for mk (which must not be cached),
+// evicting first when the cache is full, and returns its index.
+func (k *KeyedState[V]) insert(mk []byte) (int32, error) {
+	if k.n >= k.max {
+		if err := k.evict(); err != nil {
+			return -1, err
+		}
+	}
+	var i int32
+	if n := len(k.freeList); n > 0 {
+		i = k.freeList[n-1]
+		k.freeList = k.freeList[:n-1]
+	} else {
+		i = int32(len(k.ents))
+		k.ents = append(k.ents, cacheEntry[V]{})
+	}
+	e := &k.ents[i]
+	if len(mk) <= maxInline {
+		e.kn = uint8(copy(e.inl[:], mk)) // the rest of inl is zero: free slots are zeroed
+	} else {
+		e.kn = longKey
+		if k.long == nil {
+			k.long = make(map[int32][]byte)
+		}
+		k.long[i] = slices.Clone(mk)
+	}
+	k.tabInsert(mk, i)
+	k.n++
+	k.last = i
+	return i, nil
+}
+
+// evict runs one eviction round: a clock sweep picks max/8 (at least one)
+// entries not referenced since the hand last passed them, their dirty ones
+// are written to Badger in one batch, and then they leave the cache. On a
+// write error nothing leaves the cache.
+func (k *KeyedState[V]) evict() error {
+	want := max(1, k.max/8)
+	k.victims = k.victims[:0]
+	for scanned := 0; len(k.victims) < want && scanned < 2*len(k.ents); scanned++ {
+		if k.hand >= len(k.ents) {
+			k.hand = 0
+		}
+		e := &k.ents[k.hand]
+		switch {
+		case e.kn == 0 || e.flags&flagVictim != 0:
+		case e.flags&flagRef != 0:
+			e.flags &^= flagRef
+		default:
+			e.flags |= flagVictim
+			k.victims = append(k.victims, int32(k.hand))
+		}
+		k.hand++
+	}
+	if err := k.writeBack(k.victims); err != nil {
+		for _, i := range k.victims {
+			k.ents[i].flags &^= flagVictim
+		}
+		return err
+	}
+	for _, i := range k.victims {
+		k.free(i)
+	}
+	k.last = -1
+	return nil
+}
+
+// maxArena is the largest write-back buffer kept between rounds.
+const maxArena = 4 << 20
+
+// writeBack writes the dirty entries among idx to Badger in one
+// WriteBatch, which commits them in as few transactions as Badger allows,
+// and waits until they are committed. It does not change the entries.
+func (k *KeyedState[V]) writeBack(idx []int32) error {
+	var wb *badger.WriteBatch
+	// Badger keeps references to the keys and values until the batch is
+	// flushed, so every one gets its own bytes in the arena. Growing the
+	// arena moves later writes to a new array and leaves earlier slices
+	// intact; after Flush nothing references it and it is reused.
+	arena := k.arena[:0]
+	for _, i := range idx {
+		e := &k.ents[i]
+		if e.flags&flagDirty == 0 {
+			continue
+		}
+		if wb == nil {
+			if k.st == nil {
+				return ErrNoStore
+			}
+			wb = k.st.db.NewWriteBatch()
+		}
+		start := len(arena)
+		arena = append(append(arena, k.ns...), k.keyOf(i)...)
+		key := arena[start:len(arena):len(arena)]
+		var err error
+		if e.flags&flagDeleted != 0 {
+			err = wb.Delete(key)
+		} else {
+			vstart := len(arena)
+			arena = k.codec.Encode(arena, e.val)
+			err = wb.Set(key, arena[vstart:len(arena):len(arena)])
+		}
+		if err != nil {
+			wb.Cancel()
+			return fmt.Errorf("state: write back keyed state: %w", err)
+		}
+	}
+	if wb == nil {
+		return nil
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("state: write back keyed state: %w", err)
+	}
+	if cap(arena) <= maxArena {
+		k.arena = arena[:0]
+	} else {
+		k.arena = nil
+	}
+	return nil
+}

@@ -127,6 +127,21 @@ func (r *rewriter) scanWord(i, lo int) (int, error) {
 		if i > lo && r.opAt(i-1, ")") && r.opAt(i+1, "(") && r.kwAt(i+2, "WHERE") {
 			return r.filter(i)
 		}
+	case "FULL":
+		// TiDB has no FULL [OUTER] JOIN. It reaches TiDB as STRAIGHT_JOIN,
+		// which the planner reads as a full outer join (Sluice does not
+		// accept a STRAIGHT_JOIN the user writes).
+		end := i + 1
+		if r.kwAt(end, "OUTER") {
+			end++
+		}
+		if r.kwAt(end, "JOIN") {
+			last := r.tok(end)
+			r.addEdit(r.toks[i].pos, last.pos+len(r.text(last)), "STRAIGHT_JOIN")
+			return end + 1, nil
+		}
+	case "STRAIGHT_JOIN":
+		return i, r.sp.ErrorAt(r.toks[i].pos, "STRAIGHT_JOIN is not supported; write JOIN")
 	case "INTERVAL":
 		return r.interval(i, lo), nil
 	case "VALUES":

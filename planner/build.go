@@ -108,11 +108,14 @@ func (b *builder) selectStmt(sel *ast.SelectStmt) (Node, error) {
 		return nil, b.errAt(b.keywordBefore(exprOffset(sel.Having.Expr), "having"), "HAVING needs GROUP BY or an aggregate function")
 	}
 	inSc := &scope{fields: in.Fields()}
-	conv := func(n ast.ExprNode) (expr.Expr, error) { return b.convert(inSc, n) }
-	proj, err := b.projection(sel.Fields, in, conv)
+	from := in
+	conv := func(n ast.ExprNode) (expr.Expr, error) { return b.convertHook(inSc, b.scalarSubquery(&in), n) }
+	proj, err := b.projection(sel.Fields, from, conv)
 	if err != nil {
 		return nil, err
 	}
+	// Scalar subqueries in the select list joined their rows to the input.
+	proj.Input = in
 	if sel.Distinct {
 		return b.distinct(sel, proj)
 	}

@@ -118,6 +118,10 @@ func (b *builder) join(j *ast.Join) (Node, error) {
 	case ast.RightJoin:
 		kind = RightJoin
 	}
+	if j.StraightJoin {
+		// The pre-parser hands FULL [OUTER] JOIN to TiDB as STRAIGHT_JOIN.
+		kind = FullJoin
+	}
 	n := &Join{Left: left, Right: right, Kind: kind}
 	if j.On != nil {
 		sc := &scope{fields: append(append([]Field(nil), left.Fields()...), right.Fields()...)}
@@ -145,13 +149,38 @@ func (b *builder) where(in *Node, w ast.ExprNode) (expr.Expr, error) {
 		if handled {
 			continue
 		}
-		x, err := b.convert(&scope{fields: (*in).Fields()}, c)
+		x, err := b.convertHook(&scope{fields: (*in).Fields()}, b.scalarSubquery(in), c)
 		if err != nil {
 			return nil, err
 		}
 		rest = append(rest, x)
 	}
 	return andAll(rest)
+}
+
+// scalarSubquery returns a conversion hook that plans an uncorrelated
+// scalar subquery (SELECT MAX(x) FROM t) as a left join of *in with the
+// subquery's single row, and reads the joined column. No row gives NULL;
+// more than one row is not detected (SQL would fail the query).
+func (b *builder) scalarSubquery(in *Node) func(ast.ExprNode) (expr.Expr, bool, error) {
+	return func(n ast.ExprNode) (expr.Expr, bool, error) {
+		sub, ok := n.(*ast.SubqueryExpr)
+		if !ok || sub.Exists {
+			return nil, false, nil
+		}
+		right, err := b.resultSet(sub.Query)
+		if err != nil {
+			return nil, true, err
+		}
+		rf := right.Fields()
+		if len(rf) != 1 {
+			return nil, true, b.errAt(sub.OriginTextPosition(), "a scalar subquery must return one column, this one returns %d", len(rf))
+		}
+		left := *in
+		nl := len(left.Fields())
+		*in = &Join{Left: left, Right: right, Kind: LeftJoin}
+		return expr.Col(nl, rf[0].Type.Nullable(), rf[0].Name), true, nil
+	}
 }
 
 func andAll(es []expr.Expr) (expr.Expr, error) {
@@ -186,9 +215,6 @@ func (b *builder) subqueryConjunct(in *Node, c ast.ExprNode) (bool, error) {
 		if x.Sel == nil {
 			return false, nil
 		}
-		if x.Not {
-			return true, b.errAt(x.OriginTextPosition(), "NOT IN (subquery) is not supported yet; use NOT EXISTS")
-		}
 		sub, ok := x.Sel.(*ast.SubqueryExpr)
 		if !ok {
 			return false, nil
@@ -207,11 +233,29 @@ func (b *builder) subqueryConjunct(in *Node, c ast.ExprNode) (bool, error) {
 		if err != nil {
 			return true, err
 		}
-		cond, err := expr.Call("=", l, expr.Col(len(lf), rf[0].Type, rf[0].Name))
+		r := expr.Col(len(lf), rf[0].Type, rf[0].Name)
+		cond, err := expr.Call("=", l, r)
 		if err != nil {
 			return true, b.errAt(x.OriginTextPosition(), "%v", err)
 		}
-		*in = &Join{Left: left, Right: right, Kind: SemiJoin, Cond: cond}
+		if !x.Not {
+			*in = &Join{Left: left, Right: right, Kind: SemiJoin, Cond: cond}
+			return true, nil
+		}
+		// x NOT IN (S) keeps a row when no s in S has x = s, x IS NULL or
+		// s IS NULL: a NULL on either side makes NOT IN unknown, which
+		// WHERE rejects, unless S is empty. Without an equality key this
+		// anti join runs in one subtask and compares every pair.
+		for _, side := range []expr.Expr{l, r} {
+			isNull, err := expr.Call("IS NULL", side)
+			if err != nil {
+				return true, b.errAt(x.OriginTextPosition(), "%v", err)
+			}
+			if cond, err = expr.Call("OR", cond, isNull); err != nil {
+				return true, b.errAt(x.OriginTextPosition(), "%v", err)
+			}
+		}
+		*in = &Join{Left: left, Right: right, Kind: AntiJoin, Cond: cond}
 		return true, nil
 	case *ast.ExistsSubqueryExpr:
 		sub, ok := x.Sel.(*ast.SubqueryExpr)
@@ -322,7 +366,7 @@ func splitJoin(j *Join) (Node, error) {
 			residual = append(residual, c)
 		}
 	}
-	if len(lkeys) == 0 && j.Kind != SemiJoin && j.Kind != AntiJoin && j.Kind != InnerJoin {
+	if len(lkeys) == 0 && (j.Kind == RightJoin || j.Kind == FullJoin || j.Kind == LeftJoin && j.Cond != nil) {
 		return nil, fmt.Errorf("%s needs at least one equality condition between its two inputs (outer joins without one are not supported)", joinNames[j.Kind])
 	}
 	var err error

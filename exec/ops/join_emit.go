@@ -206,3 +206,81 @@ func (j *Join) matching(in int, b *types.Batch, i int, e *joinRows) ([]int32, er
 	j.sel = sel
 	return sel, nil
 }
+
+// Vector helpers. They keep the invariant that an output vector's NULL
+// slice is nil or as long as its values.
+
+func joinVecLen(v *types.Vector, c types.Class) int {
+	switch c {
+	case types.ClassF64:
+		return len(v.F64)
+	case types.ClassStr:
+		return len(v.Str)
+	}
+	return len(v.I64)
+}
+
+// joinGrowNulls extends nulls with false up to length n.
+func joinGrowNulls(nulls []bool, n int) []bool {
+	if len(nulls) < n {
+		nulls = append(nulls, make([]bool, n-len(nulls))...)
+	}
+	return nulls
+}
+
+// joinAppendVector appends copies of row i of src to dst (same class).
+func joinAppendVector(dst, src *types.Vector, c types.Class, i, copies int) {
+	n := joinVecLen(dst, c)
+	null := src.IsNull(i)
+	switch c {
+	case types.ClassF64:
+		x := src.F64[i]
+		for range copies {
+			dst.F64 = append(dst.F64, x)
+		}
+	case types.ClassStr:
+		x := src.Str[i]
+		for range copies {
+			dst.Str = append(dst.Str, x)
+		}
+	default:
+		x := src.I64[i]
+		for range copies {
+			dst.I64 = append(dst.I64, x)
+		}
+	}
+	joinAppendNullFlags(dst, n, null, copies)
+}
+
+// joinAppendNulls appends copies NULLs to dst.
+func joinAppendNulls(dst *types.Vector, c types.Class, copies int) {
+	n := joinVecLen(dst, c)
+	switch c {
+	case types.ClassF64:
+		for range copies {
+			dst.F64 = append(dst.F64, 0)
+		}
+	case types.ClassStr:
+		for range copies {
+			dst.Str = append(dst.Str, "")
+		}
+	default:
+		for range copies {
+			dst.I64 = append(dst.I64, 0)
+		}
+	}
+	joinAppendNullFlags(dst, n, true, copies)
+}
+
+// joinAppendNullFlags extends dst.Nulls after copies values were appended at
+// rows n.., which are NULL when null is set. Nulls stays nil while no row is
+// NULL; once allocated it is kept as long as the values.
+func joinAppendNullFlags(dst *types.Vector, n int, null bool, copies int) {
+	if !null && dst.Nulls == nil {
+		return
+	}
+	dst.Nulls = joinGrowNulls(dst.Nulls, n)
+	for range copies {
+		dst.Nulls = append(dst.Nulls, null)
+	}
+}

@@ -115,3 +115,61 @@ func TestJoinRowsCodec(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinTable checks the open-addressing table against a Go map through
+// random sets and deletes of few distinct hashes (so that probe sequences
+// cluster and deletions shift slots back), with growth along the way.
+func TestJoinTable(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	var tb joinTable
+	model := map[uint64]*joinKeyEntry{}
+	for step := range 20000 {
+		// Hashes from a small pool, high bits varied so that homes collide.
+		h := uint64(rnd.IntN(300)) * 0x0101_0101_0101_0101
+		switch rnd.IntN(3) {
+		case 0, 1:
+			e := &joinKeyEntry{}
+			tb.set(h, e)
+			model[h] = e
+		default:
+			tb.del(h)
+			delete(model, h)
+		}
+		if tb.n != len(model) || tb.get(h) != model[h] {
+			t.Fatalf("step %d: %d entries, want %d; get(%#x) = %p, want %p", step, tb.n, len(model), h, tb.get(h), model[h])
+		}
+		if step%97 == 0 {
+			for x := range uint64(300) {
+				h := x * 0x0101_0101_0101_0101
+				if got := tb.get(h); got != model[h] {
+					t.Fatalf("step %d: get(%#x) = %p, want %p", step, h, got, model[h])
+				}
+			}
+		}
+	}
+}
+
+// TestJoinRowsMergeDuplicates adds copies of few rows to one entry: small
+// entries keep a record per copy, and building the index merges them.
+func TestJoinRowsMergeDuplicates(t *testing.T) {
+	l := newJoinLayout(joinTestTypes, true)
+	b := joinTestBatch(5)
+	hashes := exec.HashColumns(b, []int{0, 1, 2}, nil)
+	e := &joinRows{}
+	for k := range 100 {
+		i := k % 5
+		e.addInput(&l, b, i, hashes[i], 7)
+		if k < joinIndexMinRows && e.n != k+1 {
+			t.Fatalf("after %d adds: %d records", k+1, e.n)
+		}
+	}
+	if e.idx == nil || e.n != 5 {
+		t.Fatalf("%d records (index %v), want 5 merged ones", e.n, e.idx != nil)
+	}
+	for i := range 5 {
+		r := e.find(&l, b, i, hashes[i])
+		if r < 0 || e.count(&l, r) != 20 || e.matches(&l, r) != 7 {
+			t.Errorf("row %d: record %d", i, r)
+		}
+	}
+}

@@ -61,6 +61,14 @@ type Opener interface {
 	Open(tc *TaskContext) error
 }
 
+// Starter is implemented by operators that emit before any input arrives,
+// such as a global aggregate's initial row (COUNT(*) = 0 over an empty
+// table). Start is called once, after every operator of the chain is open
+// and before the first message is processed.
+type Starter interface {
+	Start(out Collector) error
+}
+
 // Finisher is implemented by operators that emit at end of input (sort,
 // limit, bounded aggregates). Finish is called once when every input has
 // ended, before end of stream is forwarded.

@@ -90,6 +90,9 @@ func (st *subtask) runAndClose() (err error) {
 	if err := st.open(); err != nil {
 		return err
 	}
+	if err := st.start(); err != nil {
+		return err
+	}
 	if st.src != nil {
 		err = st.runSource()
 	} else {
@@ -149,6 +152,19 @@ func (st *subtask) open() error {
 		if o, ok := op.(Opener); ok {
 			if err := o.Open(&st.opTCs[k]); err != nil {
 				return fmt.Errorf("open operator %d: %w", k, err)
+			}
+		}
+	}
+	return nil
+}
+
+// start calls Start on every Starter operator in chain order; what one
+// emits flows through the rest of the chain.
+func (st *subtask) start() error {
+	for k, op := range st.ops {
+		if s, ok := op.(Starter); ok {
+			if err := s.Start(st.links[k+1]); err != nil {
+				return fmt.Errorf("start operator %d: %w", k, err)
 			}
 		}
 	}

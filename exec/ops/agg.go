@@ -448,6 +448,12 @@ func (g *GroupAgg) resolve(b *types.Batch) error {
 	return nil
 }
 
+// Start implements exec.Starter: a global aggregate emits its initial row
+// (COUNT = 0, NULL for the other calls) before any input, as a batch
+// database answers over an empty table, unless its state already holds
+// the row. Later input updates it with -U/+U.
+func (g *GroupAgg) Start(out exec.Collector) error { return g.Finish(out) }
+
 // Finish implements exec.Finisher. A global aggregate that never received
 // a row emits its initial row (COUNT = 0, NULL for the other calls), from
 // subtask 0.

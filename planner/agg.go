@@ -155,15 +155,16 @@ type aggBuilder struct {
 	callKey []string // restored text of each call, for reuse
 }
 
-// restore prints an AST expression in a normal form, to compare
-// expressions written the same way.
+// restore prints an AST expression in a normal form (keywords upper-case,
+// names quoted), to compare expressions written the same way.
 func restore(n ast.Node) string {
 	var sb strings.Builder
 	ctx := format.NewRestoreCtx(format.RestoreStringSingleQuotes|format.RestoreNameBackQuotes|format.RestoreKeyWordUppercase, &sb)
 	if err := n.Restore(ctx); err != nil {
 		return fmt.Sprintf("%p", n)
 	}
-	return strings.ToLower(sb.String())
+	// Not lower-cased: string literals differ by case ('paid' <> 'PAID').
+	return sb.String()
 }
 
 func (b *builder) aggSelect(sel *ast.SelectStmt, in Node) (Node, error) {

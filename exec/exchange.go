@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"math/bits"
 
 	"github.com/sluicesql/sluice/exec/types"
 )
@@ -169,7 +168,6 @@ type hashWriter struct {
 	keyCols []int
 	chs     []chan Message // by downstream subtask
 	owner   []int32        // key group → downstream subtask
-	mask    uint64         // maxParallelism-1 when it is a power of two
 	maxPar  uint64
 	hashes  []uint64
 	rows    [][]int32 // row indexes per target
@@ -182,9 +180,6 @@ func newHashWriter(j *Job, keyCols []int, chs []chan Message) *hashWriter {
 	for kg := range w.owner {
 		w.owner[kg] = int32(SubtaskForKeyGroup(kg, len(chs), j.maxPar))
 	}
-	if bits.OnesCount64(w.maxPar) == 1 {
-		w.mask = w.maxPar - 1
-	}
 	w.rows = make([][]int32, len(chs))
 	return w
 }
@@ -195,16 +190,9 @@ func (w *hashWriter) write(b *types.Batch) error {
 	for t := range w.rows {
 		w.rows[t] = w.rows[t][:0]
 	}
-	if w.mask != 0 {
-		for i, h := range w.hashes {
-			t := w.owner[h&w.mask]
-			w.rows[t] = append(w.rows[t], int32(i))
-		}
-	} else {
-		for i, h := range w.hashes {
-			t := w.owner[h%w.maxPar]
-			w.rows[t] = append(w.rows[t], int32(i))
-		}
+	for i, h := range w.hashes {
+		t := w.owner[KeyGroup(h, int(w.maxPar))]
+		w.rows[t] = append(w.rows[t], int32(i))
 	}
 	for t, rs := range w.rows {
 		if len(rs) == n {

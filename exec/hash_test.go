@@ -54,7 +54,7 @@ func TestHashEqualValues(t *testing.T) {
 	}
 }
 
-const pinnedHash = 0x0c7358268efda066
+const pinnedHash = 0x55fe1139314b47e7
 
 func TestHashSpread(t *testing.T) {
 	counts := make([]int, 128)

@@ -1,7 +1,6 @@
 package exec
 
 import (
-
 	"github.com/sluicesql/sluice/exec/types"
 )
 

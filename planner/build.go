@@ -98,10 +98,10 @@ func (b *builder) selectStmt(sel *ast.SelectStmt) (Node, error) {
 	if len(sel.WindowSpecs) > 0 {
 		return nil, b.errAt(0, "WINDOW clauses are not supported yet")
 	}
-	if err := b.rejectWindowFuncs(sel); err != nil {
-		return nil, err
-	}
 	if sel.GroupBy != nil || hasAggregate(sel) {
+		if err := b.rejectWindowFuncs(sel); err != nil {
+			return nil, err
+		}
 		return b.aggSelect(sel, in)
 	}
 	if sel.Having != nil {
@@ -109,7 +109,14 @@ func (b *builder) selectStmt(sel *ast.SelectStmt) (Node, error) {
 	}
 	inSc := &scope{fields: in.Fields()}
 	from := in
-	conv := func(n ast.ExprNode) (expr.Expr, error) { return b.convertHook(inSc, b.scalarSubquery(&in), n) }
+	subq, rank := b.scalarSubquery(&in), b.rankHook(&in, inSc.fields)
+	hook := func(n ast.ExprNode) (expr.Expr, bool, error) {
+		if e, handled, err := rank(n); handled {
+			return e, true, err
+		}
+		return subq(n)
+	}
+	conv := func(n ast.ExprNode) (expr.Expr, error) { return b.convertHook(inSc, hook, n) }
 	proj, err := b.projection(sel.Fields, from, conv)
 	if err != nil {
 		return nil, err

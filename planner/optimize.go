@@ -15,6 +15,9 @@ func (pl *Planner) optimize(n Node) (Node, error) {
 	if n, err = pl.planJoins(n); err != nil {
 		return nil, err
 	}
+	if n, err = pl.limitRanks(n); err != nil {
+		return nil, err
+	}
 	n, err = mergeProjects(n)
 	if err != nil {
 		return nil, err
@@ -88,7 +91,7 @@ func pushFilters(n Node) (Node, error) {
 		x2 := *x
 		x2.Input, err = pushFilters(x.Input)
 		return &x2, err
-	case *Union, *Join, *Aggregate:
+	case *Union, *Join, *Aggregate, *Rank:
 		ins := n.Inputs()
 		for i, in := range ins {
 			p, err := pushFilters(in)
@@ -162,6 +165,10 @@ func withInputs(n Node, ins []Node) Node {
 		j := *x
 		j.Left, j.Right = ins[0], ins[1]
 		return &j
+	case *Rank:
+		r := *x
+		r.Input = ins[0]
+		return &r
 	}
 	return n
 }
@@ -285,7 +292,7 @@ func (pl *Planner) pruneNode(n Node, need []bool) (Node, []int, error) {
 			return nil, nil, err
 		}
 		return &Sink{Input: in, Table: x.Table, UpsertKey: x.UpsertKey}, identity(), nil
-	case *Aggregate, *Join:
+	case *Aggregate, *Join, *Rank:
 		// Their inputs keep every column (a projection below an
 		// Aggregate already computes only what it needs).
 		ins := n.Inputs()

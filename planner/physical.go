@@ -195,6 +195,26 @@ func (c *compiler) node(n Node) (frag, error) {
 				Distinct: call.Distinct, Filter: call.Filter, OutType: call.Type})
 		}
 		return c.addOp(f, x.describe(), fieldTypes(x.Fields()), ops.GroupAggFactory(spec)), nil
+	case *Rank:
+		f, err := c.node(x.Input)
+		if err != nil {
+			return frag{}, err
+		}
+		par, kind := c.parallelism(), exec.Hash
+		if len(x.PartitionCols) == 0 {
+			par, kind = 1, exec.Single
+		}
+		f = c.exchange([]frag{f}, kind, x.PartitionCols, par, "Rank")
+		spec := ops.TopNSpec{PartitionCols: x.PartitionCols, N: x.N, InTypes: f.types, WithRank: true,
+			InsertOnly: x.Input.Mode() == connectors.AppendOnly}
+		for _, k := range x.Order {
+			if k.Desc {
+				spec.Order = append(spec.Order, ops.Desc(k.Col))
+			} else {
+				spec.Order = append(spec.Order, ops.Asc(k.Col))
+			}
+		}
+		return c.addOp(f, x.describe(), fieldTypes(x.Fields()), ops.TopNFactory(spec)), nil
 	case *Join:
 		lf, err := c.node(x.Left)
 		if err != nil {

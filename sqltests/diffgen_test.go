@@ -42,7 +42,7 @@ func mk(cls dclass, format string, args ...dexpr) dexpr {
 
 // diffFeatures selects the query shapes the generator makes.
 type diffFeatures struct {
-	agg, join, outer, full, distinct, union, subquery, mv bool
+	agg, join, outer, full, distinct, union, subquery, derived, order, mv bool
 }
 
 func parseDiffFeatures(s string) (diffFeatures, error) {
@@ -51,7 +51,8 @@ func parseDiffFeatures(s string) (diffFeatures, error) {
 		switch strings.TrimSpace(w) {
 		case "", "basic":
 		case "all":
-			f = diffFeatures{agg: true, join: true, outer: true, full: true, distinct: true, union: true, subquery: true, mv: true}
+			f = diffFeatures{agg: true, join: true, outer: true, full: true, distinct: true, union: true, subquery: true,
+				derived: true, order: true, mv: true}
 		case "agg":
 			f.agg = true
 		case "join":
@@ -66,10 +67,14 @@ func parseDiffFeatures(s string) (diffFeatures, error) {
 			f.union = true
 		case "subquery":
 			f.subquery = true
+		case "derived":
+			f.derived = true
+		case "order":
+			f.order = true
 		case "mv":
 			f.mv = true
 		default:
-			return f, fmt.Errorf("unknown feature %q (basic, agg, join, outer, full, distinct, union, subquery, mv, all)", w)
+			return f, fmt.Errorf("unknown feature %q (basic, agg, join, outer, full, distinct, union, subquery, derived, order, mv, all)", w)
 		}
 	}
 	return f, nil
@@ -564,6 +569,19 @@ func (g *diffGen) aggPred(scope []scopeCol, depth int) dexpr {
 type diffQuery struct {
 	kind   string
 	sl, pg string
+	// cols are the classes of the result columns c0, c1, ...
+	cols []dclass
+	// ordered: the query ends in ORDER BY over all its columns (and maybe
+	// LIMIT), so the rows' order is compared too.
+	ordered bool
+}
+
+func classesOf(items []dexpr) []dclass {
+	var cs []dclass
+	for _, e := range items {
+		cs = append(cs, e.cls)
+	}
+	return cs
 }
 
 func selectList(items []dexpr) (sl, pg string) {
@@ -582,11 +600,13 @@ type from struct {
 	sl, pg string
 	scope  []scopeCol
 	where  []dexpr // conditions a comma join adds to WHERE
+	key    dexpr   // the grouping key used when a random one will not do
 }
 
 func (g *diffGen) single() from {
 	t := g.table()
-	return from{sl: t.name + " AS x", pg: t.name + " AS x", scope: g.scope(t, "x")}
+	s := g.scope(t, "x")
+	return from{sl: t.name + " AS x", pg: t.name + " AS x", scope: s, key: s[1].e}
 }
 
 // joined makes a join of two or three tables.
@@ -610,7 +630,7 @@ func (g *diffGen) joined() from {
 	if g.chance(0.35) {
 		on = mk(dBool, "%s AND %s", on, g.pred(scope, 1))
 	}
-	f := from{scope: scope}
+	f := from{scope: scope, key: sa[1].e}
 	if kind == "," {
 		f.sl = a.name + " AS x, " + b.name + " AS y"
 		f.pg = f.sl
@@ -667,6 +687,7 @@ func (g *diffGen) query() diffQuery {
 		{"join_group", 2, g.feat.join && g.feat.agg},
 		{"union", 0.8, g.feat.union},
 		{"subquery", 0.8, g.feat.subquery},
+		{"derived", 1.5, g.feat.derived && g.feat.agg},
 	}
 	var ws []float64
 	for _, s := range shapes {
@@ -676,20 +697,101 @@ func (g *diffGen) query() diffQuery {
 			ws = append(ws, 0)
 		}
 	}
+	var q diffQuery
 	switch name := shapes[g.oneOf(ws...)].name; name {
 	case "select", "distinct":
-		return g.selectQuery(name, g.single(), name == "distinct")
+		q = g.selectQuery(name, g.single(), name == "distinct")
 	case "group", "global":
-		return g.groupQuery(name, g.single(), name == "global")
+		q = g.groupQuery(name, g.single(), name == "global")
 	case "join":
-		return g.selectQuery(name, g.joined(), g.feat.distinct && g.chance(0.2))
+		q = g.selectQuery(name, g.joined(), g.feat.distinct && g.chance(0.2))
 	case "join_group":
-		return g.groupQuery(name, g.joined(), g.chance(0.15))
+		q = g.groupQuery(name, g.joined(), g.chance(0.15))
 	case "union":
-		return g.unionQuery()
+		q = g.unionQuery()
+	case "derived":
+		q = g.derivedQuery()
 	default:
-		return g.subqueryQuery()
+		q = g.subqueryQuery()
 	}
+	if g.feat.order && g.chance(0.2) {
+		g.orderBy(&q)
+	}
+	return q
+}
+
+// orderBy appends ORDER BY over every column of q, each ascending or
+// descending, and often LIMIT / OFFSET. NULLs sort first ascending and last
+// descending in Sluice (as MySQL); PostgreSQL is told so.
+func (g *diffGen) orderBy(q *diffQuery) {
+	var sl, pg []string
+	perm := g.r.Perm(len(q.cols))
+	for _, i := range perm {
+		if g.chance(0.5) {
+			sl = append(sl, fmt.Sprintf("c%d", i))
+			pg = append(pg, fmt.Sprintf("c%d NULLS FIRST", i))
+		} else {
+			sl = append(sl, fmt.Sprintf("c%d DESC", i))
+			pg = append(pg, fmt.Sprintf("c%d DESC NULLS LAST", i))
+		}
+	}
+	q.sl += " ORDER BY " + strings.Join(sl, ", ")
+	q.pg += " ORDER BY " + strings.Join(pg, ", ")
+	if g.chance(0.7) {
+		lim := fmt.Sprintf(" LIMIT %d", 1+g.r.IntN(6))
+		if g.chance(0.3) {
+			lim += fmt.Sprintf(" OFFSET %d", g.r.IntN(4))
+		}
+		q.sl += lim
+		q.pg += lim
+	}
+	q.ordered = true
+	q.kind += "_ordered"
+}
+
+// derivedQuery reads a derived table made by a grouped, DISTINCT, UNION or
+// plain query: aggregated again, or joined with a table on one of its
+// integer columns.
+func (g *diffGen) derivedQuery() diffQuery {
+	var inner diffQuery
+	switch g.oneOf(3, 1, 1, 1) {
+	case 0:
+		inner = g.groupQuery("group", g.single(), false)
+	case 1:
+		inner = g.selectQuery("distinct", g.single(), true)
+	case 2:
+		inner = g.unionQuery()
+	default:
+		inner = g.selectQuery("select", g.single(), false)
+	}
+	var scope []scopeCol
+	intCol := -1
+	for i, c := range inner.cols {
+		name := fmt.Sprintf("c%d", i)
+		scope = append(scope, scopeCol{e: same(c, "d."+name), name: name})
+		if c == dInt && intCol < 0 {
+			intCol = i
+		}
+	}
+	f := from{sl: "(" + inner.sl + ") AS d", pg: "(" + inner.pg + ") AS d", scope: scope, key: scope[0].e}
+	if intCol >= 0 && g.chance(0.5) {
+		t := g.table()
+		ts := g.scope(t, "y")
+		kind := []string{"JOIN", "LEFT JOIN"}[g.r.IntN(2)]
+		on := mk(dBool, "%s = %s", scope[intCol].e, g.keyCol(ts, []string{"k", "j"}[g.r.IntN(2)]))
+		f.sl += fmt.Sprintf(" %s %s AS y ON %s", kind, t.name, on.sl)
+		f.pg += fmt.Sprintf(" %s %s AS y ON %s", kind, t.name, on.pg)
+		f.scope = append(f.scope, ts...)
+		var q diffQuery
+		if g.chance(0.5) {
+			q = g.selectQuery("derived_join", f, false)
+		} else {
+			q = g.groupQuery("derived_join_group", f, g.chance(0.2))
+		}
+		return q
+	}
+	// Aggregate the derived table again.
+	return g.groupQuery("derived_group", f, g.chance(0.3))
 }
 
 func (g *diffGen) selectQuery(kind string, f from, distinct bool) diffQuery {
@@ -716,7 +818,7 @@ func (g *diffGen) selectQuery(kind string, f from, distinct bool) diffQuery {
 	if distinct {
 		d = "DISTINCT "
 	}
-	return diffQuery{kind: kind,
+	return diffQuery{kind: kind, cols: classesOf(items),
 		sl: "SELECT " + d + sl + " FROM " + f.sl + ws,
 		pg: "SELECT " + d + pg + " FROM " + f.pg + wp}
 }
@@ -729,9 +831,10 @@ func (g *diffGen) groupQuery(kind string, f from, global bool) diffQuery {
 			case 0: // a column, preferring small domains
 				c := f.scope[g.r.IntN(len(f.scope))]
 				if c.name == "id" || c.name == "bg" || c.name == "amt" {
-					c = f.scope[1] // k of the first table
+					keys = append(keys, f.key)
+				} else {
+					keys = append(keys, c.e)
 				}
-				keys = append(keys, c.e)
 			case 1:
 				keys = append(keys, g.scalar(f.scope, g.anyValueClass(), 1))
 			default:
@@ -740,7 +843,7 @@ func (g *diffGen) groupQuery(kind string, f from, global bool) diffQuery {
 			// A key must read a column: PostgreSQL takes GROUP BY 2 for a
 			// position and refuses other constants.
 			if k := keys[len(keys)-1]; !refsColumn(k) {
-				keys[len(keys)-1] = f.scope[1].e
+				keys[len(keys)-1] = f.key
 			}
 		}
 	}
@@ -754,7 +857,7 @@ func (g *diffGen) groupQuery(kind string, f from, global bool) diffQuery {
 	}
 	sl, pg := selectList(items)
 	ws, wp := whereClause(conds)
-	q := diffQuery{kind: kind,
+	q := diffQuery{kind: kind, cols: classesOf(items),
 		sl: "SELECT " + sl + " FROM " + f.sl + ws,
 		pg: "SELECT " + pg + " FROM " + f.pg + wp}
 	if len(keys) > 0 {
@@ -795,7 +898,7 @@ func (g *diffGen) unionQuery() diffQuery {
 		sls = append(sls, "SELECT "+sl+" FROM "+f.sl+ws)
 		pgs = append(pgs, "SELECT "+pg+" FROM "+f.pg+wp)
 	}
-	return diffQuery{kind: "union", sl: strings.Join(sls, " UNION "), pg: strings.Join(pgs, " UNION ")}
+	return diffQuery{kind: "union", cols: classes, sl: strings.Join(sls, " UNION "), pg: strings.Join(pgs, " UNION ")}
 }
 
 func (g *diffGen) subqueryQuery() diffQuery {
@@ -858,10 +961,15 @@ func (g *diffGen) subqueryQuery() diffQuery {
 	}
 	sl, pg := selectList(items)
 	ws, wp := whereClause(conds)
-	return diffQuery{kind: "subquery", sl: "SELECT " + sl + " FROM " + f.sl + ws, pg: "SELECT " + pg + " FROM " + f.pg + wp}
+	return diffQuery{kind: "subquery", cols: classesOf(items), sl: "SELECT " + sl + " FROM " + f.sl + ws, pg: "SELECT " + pg + " FROM " + f.pg + wp}
 }
 
-// refsColumn reports whether e reads a column of a query's tables (x, y, z).
+// refsColumn reports whether e reads a column of a query's tables (x, y, z, d).
 func refsColumn(e dexpr) bool {
-	return strings.Contains(e.sl, "x.") || strings.Contains(e.sl, "y.") || strings.Contains(e.sl, "z.")
+	for _, q := range []string{"x.", "y.", "z.", "d."} {
+		if strings.Contains(e.sl, q) {
+			return true
+		}
+	}
+	return false
 }

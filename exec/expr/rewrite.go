@@ -117,3 +117,13 @@ func Equality(e Expr) (l, r Expr, ok bool) {
 	}
 	return c.args[0], c.args[1], true
 }
+
+// Comparison reports whether e is a comparison l op r and returns its
+// operator symbol (=, <>, <, <=, >, >=, <=>) and operands.
+func Comparison(e Expr) (op string, l, r Expr, ok bool) {
+	c, isCmp := e.(*cmpExpr)
+	if !isCmp {
+		return "", nil, nil, false
+	}
+	return cmpSyms[c.op], c.args[0], c.args[1], true
+}

@@ -178,8 +178,12 @@ func (b *builder) scalarSubquery(in *Node) func(ast.ExprNode) (expr.Expr, bool, 
 		}
 		left := *in
 		nl := len(left.Fields())
-		*in = &Join{Left: left, Right: right, Kind: LeftJoin}
-		return expr.Col(nl, rf[0].Type.Nullable(), rf[0].Name), true, nil
+		// The joined column gets a name no query can write, so it never
+		// makes the outer query's names ambiguous.
+		name := fmt.Sprintf("$subquery%d", nl)
+		hidden := &Project{Input: right, Exprs: []expr.Expr{expr.Col(0, rf[0].Type, rf[0].Name)}, Names: []string{name}, Qualifier: "$"}
+		*in = &Join{Left: left, Right: hidden, Kind: LeftJoin}
+		return expr.Col(nl, rf[0].Type.Nullable(), name), true, nil
 	}
 }
 
@@ -289,10 +293,17 @@ func (b *builder) subqueryConjunct(in *Node, c ast.ExprNode) (bool, error) {
 		return true, nil
 	case *ast.UnaryOperationExpr:
 		if x.Op == opcode.Not {
-			if e, ok := unparen(x.V).(*ast.ExistsSubqueryExpr); ok {
+			switch e := unparen(x.V).(type) {
+			case *ast.ExistsSubqueryExpr:
 				flipped := *e
 				flipped.Not = !e.Not
 				return b.subqueryConjunct(in, &flipped)
+			case *ast.PatternInExpr:
+				if e.Sel != nil {
+					flipped := *e
+					flipped.Not = !e.Not
+					return b.subqueryConjunct(in, &flipped)
+				}
 			}
 		}
 	}

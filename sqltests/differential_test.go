@@ -21,9 +21,9 @@ import (
 var (
 	diffSeed     = flag.Int64("diff.seed", 0, "TestDifferential: random seed (0: time-based; the seed is always logged)")
 	diffCases    = flag.Int("diff.cases", 220, "TestDifferential: number of random queries")
-	diffMVs      = flag.Int("diff.mvs", 16, "TestDifferential: number of materialized views checked under upserts (feature mv)")
+	diffMVs      = flag.Int("diff.mvs", 20, "TestDifferential: number of materialized views checked under upserts (feature mv)")
 	diffFeatFlag = flag.String("diff.features", "all",
-		"TestDifferential: query shapes, comma separated: basic (filters, projections), agg, join, outer (RIGHT JOIN), full (FULL JOIN), distinct, union, subquery, mv, or all")
+		"TestDifferential: query shapes, comma separated: basic (filters, projections), agg, join, outer (RIGHT JOIN), full (FULL JOIN), distinct, union, subquery, derived (derived tables), order (ORDER BY / LIMIT), mv, or all")
 	diffVerbose = flag.Bool("diff.verbose", false, "TestDifferential: log every query with its row count")
 )
 
@@ -205,7 +205,7 @@ func (d *differ) materialized(feat diffFeatures, tables []*dtable, count func(st
 		_, _, err := d.sl.Exec(ctx, "CREATE MATERIALIZED VIEW "+name+" AS "+q.sl)
 		cancel()
 		if err != nil {
-			t.Run(fmt.Sprintf("seed%d_%s_create", d.seed, name), func(t *testing.T) {
+			t.Run(fmt.Sprintf("seed%d_mvcandidate%03d_create", d.seed, i), func(t *testing.T) {
 				t.Errorf("seed %d: CREATE MATERIALIZED VIEW fails: %v\n%s", d.seed, err, q.sl)
 			})
 			count("fail")
@@ -214,7 +214,7 @@ func (d *differ) materialized(feat diffFeatures, tables []*dtable, count func(st
 		mvs = append(mvs, mv{name: name, q: q})
 	}
 	d.flush()
-	for round := 0; round <= 2; round++ {
+	for round := 0; round <= 3; round++ {
 		if round > 0 {
 			r := rand.New(rand.NewPCG(uint64(d.seed), uint64(200000+round)))
 			for _, tb := range tables {

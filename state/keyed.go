@@ -163,6 +163,10 @@ type KeyedState[V any] struct {
 
 	long map[int32][]byte // keys of entries with kn == longKey
 
+	// gens counts the uses of each entry slot, so a Handle taken before
+	// the slot was evicted and reused is recognised as stale.
+	gens []uint32
+
 	kin     [maxInline]byte // scratch: padded inline key group ‖ key
 	kbuf    []byte          // scratch: key group ‖ key when longer
 	fbuf    []byte          // scratch: namespace ‖ key group ‖ key
@@ -435,6 +439,37 @@ func (k *KeyedState[V]) Get(keyGroup int, key []byte) (v V, ok bool, err error) 
 	return v, ok, nil
 }
 
+// Handle names the cache entry a GetHandle call found or loaded, so that
+// the value can be marked changed without a second lookup (PutHandle). A
+// handle goes stale when the entry is evicted; PutHandle then looks the
+// key up again. The zero Handle is always stale.
+type Handle struct {
+	idx int32
+	gen uint32
+}
+
+// GetHandle is Get that also returns a Handle to the key's cache entry.
+func (k *KeyedState[V]) GetHandle(keyGroup int, key []byte) (v V, ok bool, h Handle, err error) {
+	v, ok, err = k.Get(keyGroup, key)
+	if err != nil || k.last < 0 {
+		return v, ok, Handle{}, err
+	}
+	return v, ok, Handle{idx: k.last + 1, gen: k.gens[k.last]}, nil
+}
+
+// PutHandle is Put for a key whose entry h names (from GetHandle with the
+// same keyGroup and key): when h is still current it stores v without a
+// lookup, otherwise it falls back to Put.
+func (k *KeyedState[V]) PutHandle(h Handle, keyGroup int, key []byte, v V) error {
+	if i := h.idx - 1; i >= 0 && int(i) < len(k.ents) && k.gens[i] == h.gen && k.ents[i].kn != 0 {
+		e := &k.ents[i]
+		e.val = v
+		e.flags = flagDirty | flagRef
+		return nil
+	}
+	return k.Put(keyGroup, key, v)
+}
+
 // Put sets the value of key in keyGroup. It goes to the cache, marked
 // dirty; key is copied. When the cache is full, an eviction round first
 // writes the least recently used dirty entries to Badger.
@@ -689,7 +724,9 @@ func (k *KeyedState[V]) insert(mk []byte) (int32, error) {
 	} else {
 		i = int32(len(k.ents))
 		k.ents = append(k.ents, cacheEntry[V]{})
+		k.gens = append(k.gens, 0)
 	}
+	k.gens[i]++
 	e := &k.ents[i]
 	if len(mk) <= maxInline {
 		e.kn = uint8(copy(e.inl[:], mk)) // the rest of inl is zero: free slots are zeroed

@@ -165,6 +165,9 @@ type aggEntry struct {
 	row      int32 // first input row of the group in the batch
 	found    bool  // the group had state before the batch
 	active   bool  // some row of the batch counts for the group
+	// handle names the group's cache entry in a keyed store (from getAll),
+	// so writing the record back needs no second lookup.
+	handle state.Handle
 }
 
 // errClosed is returned by Process after Close.

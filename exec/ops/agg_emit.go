@@ -39,7 +39,7 @@ func (g *GroupAgg) emit(b *types.Batch, out exec.Collector) error {
 			}
 			continue
 		}
-		if err := g.store.put(int(ent.kg), ent.hash, key, ent.rec); err != nil {
+		if err := g.store.putEntry(ent, key); err != nil {
 			return fmt.Errorf("group aggregate: write state: %w", err)
 		}
 		switch {

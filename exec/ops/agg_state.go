@@ -28,6 +28,9 @@ type accStore interface {
 	create(n int) *accRecord
 	// put stores r (from get or create) as the record of key.
 	put(kg int, hash uint64, key []byte, r *accRecord) error
+	// putEntry stores ent.rec as the record of key, the key of ent (after
+	// getAll filled ent).
+	putEntry(ent *aggEntry, key []byte) error
 	// del removes the record of key, if any; r (from get, or from create
 	// and never stored) is not used afterwards.
 	del(kg int, hash uint64, key []byte, r *accRecord) error
@@ -167,6 +170,10 @@ func (s *mapStore) put(_ int, hash uint64, key []byte, r *accRecord) error {
 	return nil
 }
 
+func (s *mapStore) putEntry(ent *aggEntry, key []byte) error {
+	return s.put(int(ent.kg), ent.hash, key, ent.rec)
+}
+
 func (s *mapStore) del(_ int, hash uint64, key []byte, r *accRecord) error {
 	switch {
 	case !r.stored:
@@ -209,13 +216,20 @@ func (s *keyedStore) get(kg int, _ uint64, key []byte) (*accRecord, error) {
 func (s *keyedStore) getAll(ents []aggEntry, keys []byte) error {
 	for e := range ents {
 		ent := &ents[e]
-		r, err := s.get(int(ent.kg), ent.hash, keys[ent.keyStart:ent.keyEnd])
+		r, ok, h, err := s.ks.GetHandle(int(ent.kg), keys[ent.keyStart:ent.keyEnd])
 		if err != nil {
 			return err
 		}
-		ent.rec = r
+		ent.rec, ent.handle = nil, h
+		if ok {
+			ent.rec = r
+		}
 	}
 	return nil
+}
+
+func (s *keyedStore) putEntry(ent *aggEntry, key []byte) error {
+	return s.ks.PutHandle(ent.handle, int(ent.kg), key, ent.rec)
 }
 
 func (s *keyedStore) create(n int) *accRecord { return newAccRecord(n) }

@@ -160,10 +160,12 @@ func (s *Session) WaitJobs(ctx context.Context) error {
 // ResumeJobs handles jobs the catalog lists as running from an earlier
 // process. A materialized view's job is rebuilt from scratch: its rows are
 // cleared and a new job recomputes them from its inputs (exact, since
-// its inputs are the current contents of tables). Other jobs cannot resume
-// from where they stopped without checkpoints (a later issue), and
-// re-running them from the start would write rows twice, so each is marked
-// FAILED with the reason. It returns how many jobs were resumed.
+// its inputs are the current contents of tables). An INSERT into a
+// built-in table with a primary key is re-run from the start: its upserts
+// are idempotent. Other jobs cannot resume from where they stopped without
+// checkpoints (a later issue), and re-running them would write rows twice,
+// so each is marked FAILED with the reason. It returns how many jobs were
+// resumed.
 func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 	views := map[string]*catalog.View{}
 	for _, v := range s.cat.Views() {
@@ -189,7 +191,15 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 			resumed++
 			continue
 		}
-		err := s.cat.UpdateJob(j.ID, func(j *catalog.Job) error {
+		newID, err := s.rerunUpsertJob(j)
+		if err != nil {
+			return resumed, err
+		}
+		if newID != "" {
+			resumed++
+			continue
+		}
+		err = s.cat.UpdateJob(j.ID, func(j *catalog.Job) error {
 			j.Status = catalog.JobFailed
 			j.Error = "the engine stopped while the job ran; resuming needs checkpoints, which are not implemented yet"
 			j.Updated = time.Now()
@@ -200,6 +210,42 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 		}
 	}
 	return resumed, nil
+}
+
+// rerunUpsertJob restarts from scratch an INSERT job that writes into a
+// built-in table with a primary key: the re-run upserts the same rows
+// again, so over inputs that did not change (built-in tables cannot change
+// while the engine is down; datagen is deterministic) the table ends as if
+// the job had never stopped. It returns the new job's id, or "" when the
+// job is not of that kind.
+func (s *Session) rerunUpsertJob(j *catalog.Job) (string, error) {
+	stmts, err := parser.Parse(j.SQL)
+	if err != nil || len(stmts) != 1 {
+		return "", nil
+	}
+	ins, ok := stmts[0].(*parser.Insert)
+	if !ok {
+		return "", nil
+	}
+	t, err := s.cat.Table(ins.Table)
+	if err != nil || t.Options["connector"] != "" || len(t.PrimaryKey) == 0 {
+		return "", nil
+	}
+	pl := s.planner()
+	plan, err := pl.PlanInsert(ins)
+	if err != nil {
+		return "", nil
+	}
+	rj, err := s.startJob(pl, plan, ins.Text(), []string{ins.Table})
+	if err != nil {
+		return "", fmt.Errorf("resume job '%s': %w", j.ID, err)
+	}
+	return rj.id, s.cat.UpdateJob(j.ID, func(old *catalog.Job) error {
+		old.Status = catalog.JobStopped
+		old.Error = fmt.Sprintf("the engine stopped; the job was re-run as '%s' (its upserts are idempotent)", rj.id)
+		old.Updated = time.Now()
+		return nil
+	})
 }
 
 // rebuildView clears a materialized view's rows and starts a new job that

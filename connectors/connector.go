@@ -172,3 +172,18 @@ func prefixAllowed(k string, known []string) bool {
 	}
 	return false
 }
+
+// ColumnTypes returns a copy of the requested column indexes and their
+// types in t, for a source honouring SourceRequest.Columns; an index out of
+// range is an error naming the connector.
+func ColumnTypes(connector string, t *Table, columns []int) ([]int, []types.Type, error) {
+	cols := append([]int(nil), columns...)
+	ts := make([]types.Type, len(cols))
+	for i, c := range cols {
+		if c < 0 || c >= len(t.Schema) {
+			return nil, nil, fmt.Errorf("%s: column index %d out of range (table has %d columns)", connector, c, len(t.Schema))
+		}
+		ts[i] = t.Schema[c].Type
+	}
+	return cols, ts, nil
+}

@@ -1,11 +1,8 @@
 package datagen
 
 import (
-	"fmt"
-
 	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/exec"
-	"github.com/sluicesql/sluice/exec/types"
 )
 
 func init() { connectors.Register(Connector{}) }
@@ -35,13 +32,9 @@ func (Connector) NewSource(t *connectors.Table, req connectors.SourceRequest) (c
 	if err != nil {
 		return connectors.SourceSpec{}, err
 	}
-	cols := append([]int(nil), req.Columns...)
-	ts := make([]types.Type, len(cols))
-	for i, c := range cols {
-		if c < 0 || c >= len(t.Schema) {
-			return connectors.SourceSpec{}, fmt.Errorf("datagen: column index %d out of range (table has %d columns)", c, len(t.Schema))
-		}
-		ts[i] = t.Schema[c].Type
+	cols, ts, err := connectors.ColumnTypes("datagen", t, req.Columns)
+	if err != nil {
+		return connectors.SourceSpec{}, err
 	}
 	return connectors.SourceSpec{
 		Factory: func(int) (exec.Source, error) { return newSource(cfg, cols), nil },

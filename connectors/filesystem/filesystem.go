@@ -40,13 +40,9 @@ func (Connector) NewSource(t *connectors.Table, req connectors.SourceRequest) (c
 	if err != nil {
 		return connectors.SourceSpec{}, err
 	}
-	cols := append([]int(nil), req.Columns...)
-	ts := make([]types.Type, len(cols))
-	for i, c := range cols {
-		if c < 0 || c >= len(t.Schema) {
-			return connectors.SourceSpec{}, fmt.Errorf("filesystem: column index %d out of range (table has %d columns)", c, len(t.Schema))
-		}
-		ts[i] = t.Schema[c].Type
+	cols, ts, err := connectors.ColumnTypes("filesystem", t, req.Columns)
+	if err != nil {
+		return connectors.SourceSpec{}, err
 	}
 	files, err := listFiles(cfg.path)
 	if err != nil {

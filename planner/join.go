@@ -161,7 +161,7 @@ func (b *builder) where(in *Node, w ast.ExprNode) (expr.Expr, error) {
 // scalarSubquery returns a conversion hook that plans an uncorrelated
 // scalar subquery (SELECT MAX(x) FROM t) as a left join of *in with the
 // subquery's single row, and reads the joined column. No row gives NULL;
-// more than one row is not detected (SQL would fail the query).
+// more than one row fails the query, as in SQL.
 func (b *builder) scalarSubquery(in *Node) func(ast.ExprNode) (expr.Expr, bool, error) {
 	return func(n ast.ExprNode) (expr.Expr, bool, error) {
 		sub, ok := n.(*ast.SubqueryExpr)
@@ -181,7 +181,7 @@ func (b *builder) scalarSubquery(in *Node) func(ast.ExprNode) (expr.Expr, bool, 
 		// The joined column gets a name no query can write, so it never
 		// makes the outer query's names ambiguous.
 		name := fmt.Sprintf("$subquery%d", nl)
-		hidden := &Project{Input: right, Exprs: []expr.Expr{expr.Col(0, rf[0].Type, rf[0].Name)}, Names: []string{name}, Qualifier: "$"}
+		hidden := &Project{Input: &SingleRow{Input: right}, Exprs: []expr.Expr{expr.Col(0, rf[0].Type, rf[0].Name)}, Names: []string{name}, Qualifier: "$"}
 		*in = &Join{Left: left, Right: hidden, Kind: LeftJoin}
 		return expr.Col(nl, rf[0].Type.Nullable(), name), true, nil
 	}

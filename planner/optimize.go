@@ -91,7 +91,7 @@ func pushFilters(n Node) (Node, error) {
 		x2 := *x
 		x2.Input, err = pushFilters(x.Input)
 		return &x2, err
-	case *Union, *Join, *Aggregate, *Rank:
+	case *Union, *Join, *Aggregate, *Rank, *SingleRow:
 		ins := n.Inputs()
 		for i, in := range ins {
 			p, err := pushFilters(in)
@@ -169,6 +169,8 @@ func withInputs(n Node, ins []Node) Node {
 		r := *x
 		r.Input = ins[0]
 		return &r
+	case *SingleRow:
+		return &SingleRow{Input: ins[0]}
 	}
 	return n
 }
@@ -292,7 +294,7 @@ func (pl *Planner) pruneNode(n Node, need []bool) (Node, []int, error) {
 			return nil, nil, err
 		}
 		return &Sink{Input: in, Table: x.Table, UpsertKey: x.UpsertKey}, identity(), nil
-	case *Aggregate, *Join, *Rank:
+	case *Aggregate, *Join, *Rank, *SingleRow:
 		// Their inputs keep every column (a projection below an
 		// Aggregate already computes only what it needs).
 		ins := n.Inputs()

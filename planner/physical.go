@@ -195,6 +195,15 @@ func (c *compiler) node(n Node) (frag, error) {
 				Distinct: call.Distinct, Filter: call.Filter, OutType: call.Type})
 		}
 		return c.addOp(f, x.describe(), fieldTypes(x.Fields()), ops.GroupAggFactory(spec)), nil
+	case *SingleRow:
+		f, err := c.node(x.Input)
+		if err != nil {
+			return frag{}, err
+		}
+		if c.g.Vertices[f.vertex].Parallelism > 1 {
+			f = c.exchange([]frag{f}, exec.Single, nil, 1, "SingleRowCheck")
+		}
+		return c.addOp(f, x.describe(), f.types, ops.SingleRowFactory()), nil
 	case *Rank:
 		f, err := c.node(x.Input)
 		if err != nil {

@@ -60,6 +60,21 @@ func (p *Planner) Compile(plan *Plan, opts CompileOptions) (*Physical, error) {
 	return &Physical{Graph: c.g, Describe: c.desc}, nil
 }
 
+// CompileSet compiles the plans of several INSERTs (a statement set) into
+// one job graph: one job with several sinks.
+func (p *Planner) CompileSet(plans []*Plan, opts CompileOptions) (*Physical, error) {
+	c := &compiler{p: p, opts: opts, g: &exec.JobGraph{MaxParallelism: 128}}
+	for _, plan := range plans {
+		if _, isSink := plan.Root.(*Sink); !isSink {
+			return nil, fmt.Errorf("a statement set holds INSERT statements only")
+		}
+		if _, err := c.node(plan.Root); err != nil {
+			return nil, err
+		}
+	}
+	return &Physical{Graph: c.g, Describe: c.desc}, nil
+}
+
 func (c *compiler) parallelism() int {
 	if c.p.Parallelism < 1 {
 		return 1

@@ -29,6 +29,46 @@ func (s *Session) insert(ins *parser.Insert) (*Result, error) {
 		Message: fmt.Sprintf("Job '%s' started: %s", j.id, summarize(ins.Text()))}, nil
 }
 
+// statementSet plans EXECUTE STATEMENT SET BEGIN insert; ... END as one
+// job with a sink per INSERT.
+func (s *Session) statementSet(set *parser.StatementSet) (*Result, error) {
+	if len(set.Inserts) == 0 {
+		return nil, set.ErrorAt(0, "a statement set needs at least one INSERT")
+	}
+	pl := s.planner()
+	var plans []*planner.Plan
+	var sinks []string
+	for _, ins := range set.Inserts {
+		plan, err := pl.PlanInsert(ins)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, plan)
+		sinks = append(sinks, ins.Table)
+	}
+	cj := &catalog.Job{Name: summarize(set.Text()), SQL: set.Text(), Status: catalog.JobRunning, Sinks: sinks,
+		Created: time.Now(), Updated: time.Now()}
+	if err := s.cat.CreateJob(cj); err != nil {
+		return nil, set.ErrorAt(0, fmt.Sprintf("record job: %v", err))
+	}
+	ph, err := pl.CompileSet(plans, planner.CompileOptions{JobID: cj.ID})
+	if err != nil {
+		s.finishJob(cj.ID, err)
+		return nil, set.ErrorAt(0, err.Error())
+	}
+	rj := &runningJob{id: cj.ID, bounded: true, done: make(chan struct{}), flush: newFlushTracker(ph.Graph)}
+	for _, plan := range plans {
+		rj.bounded = rj.bounded && plan.Root.Bounded()
+		rj.tables = tablesOf(plan.Root, rj.tables)
+		rj.reads = scannedTables(plan.Root, rj.reads)
+	}
+	if err := s.runPhysical(rj, ph); err != nil {
+		return nil, set.ErrorAt(0, err.Error())
+	}
+	return &Result{Kind: ResultOK, JobID: rj.id,
+		Message: fmt.Sprintf("Job '%s' started: a statement set of %d INSERTs", rj.id, len(plans))}, nil
+}
+
 // summarize shortens a statement to one line for messages and job names.
 func summarize(sql string) string {
 	s := strings.Join(strings.Fields(sql), " ")
@@ -81,6 +121,15 @@ func (s *Session) startJob(pl *planner.Planner, plan *planner.Plan, sql string, 
 func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*runningJob, error) {
 	rj := &runningJob{id: id, bounded: plan.Root.Bounded(), done: make(chan struct{}),
 		tables: tablesOf(plan.Root, nil), reads: scannedTables(plan.Root, nil), flush: newFlushTracker(ph.Graph)}
+	if err := s.runPhysical(rj, ph); err != nil {
+		return nil, err
+	}
+	return rj, nil
+}
+
+// runPhysical starts rj's job graph and records its end in the catalog.
+func (s *Session) runPhysical(rj *runningJob, ph *planner.Physical) error {
+	id := rj.id
 	job, err := exec.Run(s.bg, ph.Graph, exec.RunOptions{
 		JobID:             id,
 		State:             s.store,
@@ -89,7 +138,7 @@ func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*run
 	})
 	if err != nil {
 		s.finishJob(id, err)
-		return nil, err
+		return err
 	}
 	rj.job = job
 	s.mu.Lock()
@@ -108,7 +157,7 @@ func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*run
 		s.mu.Unlock()
 		close(rj.done)
 	}()
-	return rj, nil
+	return nil
 }
 
 // finishJob records a job's end in the catalog.

@@ -160,7 +160,7 @@ func (s *Session) dispatch(ctx context.Context, st parser.Statement) (*Result, e
 	case *parser.Insert:
 		return s.insert(x)
 	case *parser.StatementSet:
-		return nil, x.ErrorAt(0, "EXECUTE STATEMENT SET is not supported yet; run the INSERT statements one by one")
+		return s.statementSet(x)
 	case *parser.CreateTable:
 		return s.createTable(x)
 	case *parser.CreateView:

@@ -18,6 +18,12 @@ func (s *Session) query(ctx context.Context, q *parser.Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.runQuery(q, pl, plan)
+}
+
+// runQuery starts a planned query; its rows stream through the returned
+// result's iterator.
+func (s *Session) runQuery(q *parser.Query, pl *planner.Planner, plan *planner.Plan) (*Result, error) {
 	it := &batchIter{ch: make(chan *types.Batch, 4)}
 	jobCtx, cancel := context.WithCancel(s.bg)
 	it.cancel = cancel

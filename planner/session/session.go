@@ -182,9 +182,9 @@ func (s *Session) dispatch(ctx context.Context, st parser.Statement) (*Result, e
 	case *parser.StopJob:
 		return s.stopJob(x)
 	case *parser.Delete:
-		return nil, x.ErrorAt(0, "DELETE is not supported yet")
+		return s.deleteRows(ctx, x)
 	case *parser.Update:
-		return nil, x.ErrorAt(0, "UPDATE is not supported yet")
+		return s.updateRows(ctx, x)
 	}
 	return nil, st.StatementSpan().ErrorAt(0, fmt.Sprintf("statement %T is not supported yet", st))
 }

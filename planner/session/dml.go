@@ -193,4 +193,3 @@ func (s *Session) applyDML(ctx context.Context, t *catalog.Table, q *parser.Quer
 	}
 	return len(rows), nil
 }
-

@@ -182,7 +182,32 @@ func (b *builder) aggSelect(sel *ast.SelectStmt, in Node) (Node, error) {
 		}
 	}
 	post := &aggScope{ab: ab}
-	conv := func(n ast.ExprNode) (expr.Expr, error) { return b.convertHook(post, ab.hook, n) }
+	// Scalar subqueries above the aggregate (in HAVING, the select list or
+	// ORDER BY) are joined to the Aggregate's output once its width is
+	// known; until then their columns have placeholder indexes.
+	var subs []Node
+	hook := func(n ast.ExprNode) (expr.Expr, bool, error) {
+		if e, handled, err := ab.hook(n); handled {
+			return e, true, err
+		}
+		sub, ok := n.(*ast.SubqueryExpr)
+		if !ok || sub.Exists {
+			return nil, false, nil
+		}
+		right, err := b.resultSet(sub.Query)
+		if err != nil {
+			return nil, true, err
+		}
+		rf := right.Fields()
+		if len(rf) != 1 {
+			return nil, true, b.errAt(sub.OriginTextPosition(), "a scalar subquery must return one column, this one returns %d", len(rf))
+		}
+		name := fmt.Sprintf("$subquery%d", len(subs))
+		subs = append(subs, &Project{Input: &SingleRow{Input: right}, Qualifier: "$",
+			Exprs: []expr.Expr{expr.Col(0, rf[0].Type, rf[0].Name)}, Names: []string{name}})
+		return expr.Col(subqueryBase+len(subs)-1, rf[0].Type.Nullable(), name), true, nil
+	}
+	conv := func(n ast.ExprNode) (expr.Expr, error) { return b.convertHook(post, hook, n) }
 	proj, err := b.projection(sel.Fields, nil, conv)
 	if err != nil {
 		return nil, err
@@ -201,8 +226,32 @@ func (b *builder) aggSelect(sel *ast.SelectStmt, in Node) (Node, error) {
 	}
 	agg := ab.build()
 	var above Node = agg
+	if len(subs) > 0 {
+		width := len(agg.Fields())
+		m := make([]int, subqueryBase+len(subs))
+		for i := range m {
+			m[i] = -1
+			if i < width {
+				m[i] = i
+			}
+		}
+		for k, sub := range subs {
+			above = &Join{Left: above, Right: sub, Kind: LeftJoin}
+			m[subqueryBase+k] = width + k
+		}
+		for i, e := range proj.Exprs {
+			if proj.Exprs[i], err = expr.Remap(e, m); err != nil {
+				return nil, err
+			}
+		}
+		if having != nil {
+			if having, err = expr.Remap(having, m); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if having != nil {
-		above = &Filter{Input: agg, Cond: having}
+		above = &Filter{Input: above, Cond: having}
 	}
 	proj.Input = above
 	if sel.Distinct {
@@ -213,6 +262,10 @@ func (b *builder) aggSelect(sel *ast.SelectStmt, in Node) (Node, error) {
 	}
 	return out, nil
 }
+
+// subqueryBase is the first placeholder column index of a scalar subquery
+// above an Aggregate (beyond any real column of a query block).
+const subqueryBase = 4096
 
 // addKey adds a GROUP BY item: an input expression, a select-list alias or
 // a select-list position.

@@ -149,7 +149,19 @@ func (b *builder) where(in *Node, w ast.ExprNode) (expr.Expr, error) {
 		if handled {
 			continue
 		}
-		x, err := b.convertHook(&scope{fields: (*in).Fields()}, b.scalarSubquery(in), c)
+		subq := b.scalarSubquery(in)
+		var inOK map[*ast.PatternInExpr]bool
+		if positiveInSubqueries(c, &inOK) {
+			mark := b.markJoin(in, inOK)
+			inner := subq
+			subq = func(n ast.ExprNode) (expr.Expr, bool, error) {
+				if e, handled, err := mark(n); handled {
+					return e, true, err
+				}
+				return inner(n)
+			}
+		}
+		x, err := b.convertHook(&scope{fields: (*in).Fields()}, subq, c)
 		if err != nil {
 			return nil, err
 		}
@@ -529,4 +541,74 @@ func sideOf(e expr.Expr, nl int) side {
 		}
 	}
 	return s
+}
+
+// positiveInSubqueries finds the x IN (SELECT ...) nodes of a WHERE
+// conjunct that stand under AND/OR only (no NOT, no comparison), where an
+// unknown result and FALSE reject a row alike. It returns false when there
+// is none.
+func positiveInSubqueries(e ast.ExprNode, found *map[*ast.PatternInExpr]bool) bool {
+	switch x := unparen(e).(type) {
+	case *ast.BinaryOperationExpr:
+		if x.Op == opcode.LogicOr || x.Op == opcode.LogicAnd {
+			l := positiveInSubqueries(x.L, found)
+			r := positiveInSubqueries(x.R, found)
+			return l || r
+		}
+	case *ast.PatternInExpr:
+		if x.Sel != nil && !x.Not {
+			if *found == nil {
+				*found = map[*ast.PatternInExpr]bool{}
+			}
+			(*found)[x] = true
+			return true
+		}
+	}
+	return false
+}
+
+// markJoin returns a conversion hook for the IN (subquery) nodes in ok: each
+// becomes a left join of *in with the subquery's distinct values on
+// x = value, and the test "a value matched". Distinct values make the join
+// match at most once, so rows are not repeated. Used inside OR, where a
+// semi join cannot express the condition.
+func (b *builder) markJoin(in *Node, ok map[*ast.PatternInExpr]bool) func(ast.ExprNode) (expr.Expr, bool, error) {
+	return func(n ast.ExprNode) (expr.Expr, bool, error) {
+		x, isIn := n.(*ast.PatternInExpr)
+		if !isIn || !ok[x] {
+			return nil, false, nil
+		}
+		sub, isSub := x.Sel.(*ast.SubqueryExpr)
+		if !isSub {
+			return nil, false, nil
+		}
+		right, err := b.resultSet(sub.Query)
+		if err != nil {
+			return nil, true, err
+		}
+		rf := right.Fields()
+		if len(rf) != 1 {
+			return nil, true, b.errAt(x.OriginTextPosition(), "IN (subquery) needs a subquery with one column, it has %d", len(rf))
+		}
+		left := *in
+		lf := left.Fields()
+		l, err := b.convert(&scope{fields: lf}, x.Expr)
+		if err != nil {
+			return nil, true, err
+		}
+		name := fmt.Sprintf("$in%d", len(lf))
+		values := &Project{Input: distinctOf(right), Qualifier: "$",
+			Exprs: []expr.Expr{expr.Col(0, rf[0].Type, rf[0].Name)}, Names: []string{name}}
+		r := expr.Col(len(lf), rf[0].Type.Nullable(), name)
+		cond, err := expr.Call("=", l, r)
+		if err != nil {
+			return nil, true, b.errAt(x.OriginTextPosition(), "%v", err)
+		}
+		*in = &Join{Left: left, Right: values, Kind: LeftJoin, Cond: cond}
+		matched, err := expr.Call("IS NOT NULL", r)
+		if err != nil {
+			return nil, true, b.errAt(x.OriginTextPosition(), "%v", err)
+		}
+		return matched, true, nil
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/parser"
 	"github.com/sluicesql/sluice/planner"
+	"github.com/sluicesql/sluice/state"
 )
 
 // insert plans INSERT INTO and starts it as a durable job.
@@ -151,6 +152,7 @@ func (s *Session) runPhysical(rj *runningJob, ph *planner.Physical) error {
 			// A job stopped by Close stays RUNNING in the catalog: it is
 			// resumed when the state dir is opened again.
 			s.finishJob(id, err)
+			s.dropJobState(id)
 		}
 		s.mu.Lock()
 		delete(s.jobs, id)
@@ -158,6 +160,12 @@ func (s *Session) runPhysical(rj *runningJob, ph *planner.Physical) error {
 		close(rj.done)
 	}()
 	return nil
+}
+
+// dropJobState deletes the operator state of a job that has ended: nothing
+// restores it (a resumed job starts again under a new id).
+func (s *Session) dropJobState(id string) {
+	_, _ = s.store.DeletePrefix(state.JobNamespace(id))
 }
 
 // finishJob records a job's end in the catalog.
@@ -233,6 +241,9 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 		if running {
 			continue
 		}
+		// Whatever happens to the job below, its old operator state is
+		// never read again.
+		s.dropJobState(j.ID)
 		if v := views[j.ID]; v != nil {
 			if err := s.rebuildView(v, j.ID); err != nil {
 				return resumed, fmt.Errorf("resume materialized view '%s': %w", v.Name, err)

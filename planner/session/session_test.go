@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/sluicesql/sluice/exec/types"
+	"github.com/sluicesql/sluice/state"
 )
 
 // runQuery executes script and returns the rows of its last query as text.
@@ -174,3 +177,44 @@ func TestUpdatingIntoAppendOnlySinkRefused(t *testing.T) {
 }
 
 var _ = types.Insert
+
+// TestEndedJobStateDropped: a running job's operator state reaches Badger
+// at a barrier (FLUSH); once the job ends (STOP JOB) it is deleted, since
+// nothing restores it.
+func TestEndedJobStateDropped(t *testing.T) {
+	s := openTest(t, t.TempDir(), 2)
+	defer s.Close()
+	runQuery(t, s, `
+		CREATE TABLE src (k BIGINT, v BIGINT, PRIMARY KEY (v) NOT ENFORCED);
+		CREATE TABLE dst (k BIGINT, n BIGINT, PRIMARY KEY (k) NOT ENFORCED);
+		INSERT INTO dst SELECT k, COUNT(*) FROM src GROUP BY k;
+		INSERT INTO src VALUES (1, 1), (1, 2), (2, 3);
+		FLUSH;`)
+	if rows := runQuery(t, s, "SELECT n FROM dst WHERE k = 1;"); len(rows) != 1 || rows[0][0] != "2" {
+		t.Fatalf("dst: %v", rows)
+	}
+	jobs := runQuery(t, s, "SHOW JOBS;")
+	id := jobs[0][0]
+	stateKeys := func() int {
+		count := 0
+		err := s.store.DB().View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: state.JobNamespace(id)})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				count++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return count
+	}
+	if n := stateKeys(); n == 0 {
+		t.Fatalf("no state keys for running job %s after FLUSH", id)
+	}
+	runQuery(t, s, "STOP JOB '"+id+"';")
+	if n := stateKeys(); n != 0 {
+		t.Fatalf("%d state keys left for stopped job %s", n, id)
+	}
+}

@@ -392,7 +392,6 @@ func splitJoin(j *Join) (Node, error) {
 	if len(lkeys) == 0 && (j.Kind == RightJoin || j.Kind == FullJoin || j.Kind == LeftJoin && j.Cond != nil) {
 		return nil, fmt.Errorf("%s needs at least one equality condition between its two inputs (outer joins without one are not supported)", joinNames[j.Kind])
 	}
-	var err error
 	if cond, err := andAll(toLeft); err != nil {
 		return nil, err
 	} else if cond != nil {
@@ -401,11 +400,7 @@ func splitJoin(j *Join) (Node, error) {
 	if cond, err := andAll(toRight); err != nil {
 		return nil, err
 	} else if cond != nil {
-		shift := make([]int, nl+nr)
-		for i := range shift {
-			shift[i] = i - nl
-		}
-		if cond, err = expr.Remap(cond, shift); err != nil {
+		if cond, err = expr.Remap(cond, shiftDown(nl, nr)); err != nil {
 			return nil, err
 		}
 		right = &Filter{Input: right, Cond: cond}
@@ -474,7 +469,6 @@ func splitJoin(j *Join) (Node, error) {
 			keep(nl + extraL + i)
 		}
 	}
-	_ = err
 	return p, nil
 }
 

@@ -99,7 +99,7 @@ func (p *Planner) PlanInsert(ins *parser.Insert) (*Plan, error) {
 		return nil, err
 	}
 	if connectorName(t) == "builtin" {
-		for _, read := range tablesRead(src, nil) {
+		for _, read := range TablesRead(src) {
 			if strings.EqualFold(read.Name, t.Name) && connectorName(read) == "builtin" {
 				return nil, ins.ErrorAt(NameOffset(ins.Span, ins.Table), fmt.Sprintf(
 					"a job cannot read built-in table '%s' while writing into it: every row it writes would be read again", t.Name))
@@ -117,14 +117,19 @@ func (p *Planner) PlanInsert(ins *parser.Insert) (*Plan, error) {
 	return &Plan{Root: root}, nil
 }
 
-// tablesRead lists the tables scanned below n.
-func tablesRead(n Node, out []*connectors.Table) []*connectors.Table {
-	if s, ok := n.(*Scan); ok {
-		out = append(out, s.Table)
+// TablesRead lists the tables scanned in the plan below n.
+func TablesRead(n Node) []*connectors.Table {
+	var out []*connectors.Table
+	var walk func(Node)
+	walk = func(n Node) {
+		if s, ok := n.(*Scan); ok {
+			out = append(out, s.Table)
+		}
+		for _, in := range n.Inputs() {
+			walk(in)
+		}
 	}
-	for _, in := range n.Inputs() {
-		out = tablesRead(in, out)
-	}
+	walk(n)
 	return out
 }
 

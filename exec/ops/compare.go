@@ -41,20 +41,8 @@ func compareKeys(keys []SortKey, a *types.Batch, i int, b *types.Batch, j int) i
 func isNull(v *types.Vector, i int) bool { return i < len(v.Nulls) && v.Nulls[i] }
 
 func compareValues(va *types.Vector, i int, vb *types.Vector, j int, k SortKey) int {
-	na, nb := isNull(va, i), isNull(vb, j)
-	switch {
-	case na && nb:
-		return 0
-	case na:
-		if k.NullsFirst {
-			return -1
-		}
-		return 1
-	case nb:
-		if k.NullsFirst {
-			return 1
-		}
-		return -1
+	if c, done := compareNulls(isNull(va, i), isNull(vb, j), k); done {
+		return c
 	}
 	var c int
 	switch va.Type.Class() {
@@ -75,6 +63,26 @@ func compareValues(va *types.Vector, i int, vb *types.Vector, j int, k SortKey) 
 		c = -c
 	}
 	return c
+}
+
+// compareNulls orders two values of which at least one is NULL (done =
+// true), NULLs first or last as k says; done = false when neither is.
+func compareNulls(na, nb bool, k SortKey) (c int, done bool) {
+	switch {
+	case na && nb:
+		return 0, true
+	case na:
+		if k.NullsFirst {
+			return -1, true
+		}
+		return 1, true
+	case nb:
+		if k.NullsFirst {
+			return 1, true
+		}
+		return -1, true
+	}
+	return 0, false
 }
 
 func compareFloat(x, y float64) int {

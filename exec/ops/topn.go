@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -242,7 +243,7 @@ func (t *TopN) retract(p *topnPart) {
 		return -1
 	})
 	for k := hi - 1; k >= lo; k-- {
-		if equalDatumRows(p.rows[k].vals, t.row) {
+		if state.DatumsEqual(p.rows[k].vals, t.row) {
 			p.rows = slices.Delete(p.rows, k, k+1)
 			return
 		}
@@ -343,19 +344,8 @@ func compareDatumRows(keys []SortKey, a, b []types.Datum) int {
 }
 
 func compareDatums(a, b *types.Datum, k SortKey) int {
-	switch {
-	case a.Null && b.Null:
-		return 0
-	case a.Null:
-		if k.NullsFirst {
-			return -1
-		}
-		return 1
-	case b.Null:
-		if k.NullsFirst {
-			return 1
-		}
-		return -1
+	if c, done := compareNulls(a.Null, b.Null, k); done {
+		return c
 	}
 	var c int
 	switch a.Type.Class() {
@@ -364,44 +354,10 @@ func compareDatums(a, b *types.Datum, k SortKey) int {
 	case types.ClassStr:
 		c = strings.Compare(a.S, b.S)
 	default:
-		switch {
-		case a.I < b.I:
-			c = -1
-		case a.I > b.I:
-			c = 1
-		}
+		c = cmp.Compare(a.I, b.I)
 	}
 	if k.Desc {
 		c = -c
 	}
 	return c
-}
-
-// equalDatumRows reports whether a and b hold the same values in every
-// column (NULL equal to NULL).
-func equalDatumRows(a, b []types.Datum) bool {
-	for c := range a {
-		x, y := &a[c], &b[c]
-		if x.Null || y.Null {
-			if x.Null != y.Null {
-				return false
-			}
-			continue
-		}
-		switch x.Type.Class() {
-		case types.ClassF64:
-			if compareFloat(x.F, y.F) != 0 {
-				return false
-			}
-		case types.ClassStr:
-			if x.S != y.S {
-				return false
-			}
-		default:
-			if x.I != y.I {
-				return false
-			}
-		}
-	}
-	return true
 }

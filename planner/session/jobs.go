@@ -60,8 +60,7 @@ func (s *Session) statementSet(set *parser.StatementSet) (*Result, error) {
 	rj := &runningJob{id: cj.ID, bounded: true, done: make(chan struct{}), flush: newFlushTracker(ph.Graph)}
 	for _, plan := range plans {
 		rj.bounded = rj.bounded && plan.Root.Bounded()
-		rj.tables = tablesOf(plan.Root, rj.tables)
-		rj.reads = scannedTables(plan.Root, rj.reads)
+		rj.noteTables(plan)
 	}
 	if err := s.runPhysical(rj, ph); err != nil {
 		return nil, set.ErrorAt(0, err.Error())
@@ -79,29 +78,16 @@ func summarize(sql string) string {
 	return s
 }
 
-// tablesOf lists the tables a plan reads and writes.
-func tablesOf(n planner.Node, out []string) []string {
-	switch x := n.(type) {
-	case *planner.Scan:
-		out = append(out, x.Table.Name)
-	case *planner.Sink:
-		out = append(out, x.Table.Name)
+// noteTables records in rj the tables plan reads and, with its sink,
+// writes.
+func (rj *runningJob) noteTables(plan *planner.Plan) {
+	for _, t := range planner.TablesRead(plan.Root) {
+		rj.reads = append(rj.reads, t.Name)
+		rj.tables = append(rj.tables, t.Name)
 	}
-	for _, in := range n.Inputs() {
-		out = tablesOf(in, out)
+	if sink, ok := plan.Root.(*planner.Sink); ok {
+		rj.tables = append(rj.tables, sink.Table.Name)
 	}
-	return out
-}
-
-// scannedTables lists the tables a plan reads.
-func scannedTables(n planner.Node, out []string) []string {
-	if x, ok := n.(*planner.Scan); ok {
-		out = append(out, x.Table.Name)
-	}
-	for _, in := range n.Inputs() {
-		out = scannedTables(in, out)
-	}
-	return out
 }
 
 // startJob records the job in the catalog and runs it.
@@ -120,8 +106,8 @@ func (s *Session) startJob(pl *planner.Planner, plan *planner.Plan, sql string, 
 }
 
 func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*runningJob, error) {
-	rj := &runningJob{id: id, bounded: plan.Root.Bounded(), done: make(chan struct{}),
-		tables: tablesOf(plan.Root, nil), reads: scannedTables(plan.Root, nil), flush: newFlushTracker(ph.Graph)}
+	rj := &runningJob{id: id, bounded: plan.Root.Bounded(), done: make(chan struct{}), flush: newFlushTracker(ph.Graph)}
+	rj.noteTables(plan)
 	if err := s.runPhysical(rj, ph); err != nil {
 		return nil, err
 	}

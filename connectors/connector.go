@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/exec/types"
@@ -71,6 +72,24 @@ type SinkRequest struct {
 	Mode ChangelogMode
 	// JobID identifies the writing job.
 	JobID string
+	// Checkpointing describes how the job takes checkpoints, for sinks that
+	// commit at checkpoints and check their settings against it (for
+	// example a Kafka transaction timeout). Zero when checkpointing is off.
+	Checkpointing CheckpointSettings
+}
+
+// CheckpointSettings is what a sink may need to know of the job's
+// checkpointing configuration.
+type CheckpointSettings struct {
+	// Enabled is true when the job takes checkpoints (periodic or final).
+	Enabled bool
+	// ExactlyOnce is true with execution.checkpointing.mode EXACTLY_ONCE.
+	ExactlyOnce bool
+	// Interval, Timeout: execution.checkpointing.interval and .timeout.
+	Interval, Timeout time.Duration
+	// MaxRestartDelay is the longest delay the restart strategy may wait
+	// before restarting the job.
+	MaxRestartDelay time.Duration
 }
 
 // Connector is implemented by every connector.

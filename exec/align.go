@@ -3,6 +3,7 @@ package exec
 import (
 	"math"
 	"reflect"
+	"time"
 )
 
 // inputs is the receiving side of a non-source subtask: one channel per
@@ -32,6 +33,9 @@ type inputs struct {
 	nSeen    int
 	inputWMs []int64
 	wm       int64 // last combined watermark
+
+	alignStart time.Time     // when the pending barrier first arrived
+	alignment  time.Duration // duration of the last completed alignment
 
 	rr    int // round-robin start for polling
 	dirty bool
@@ -147,6 +151,7 @@ func (in *inputs) onBarrier(i int, b Barrier) bool {
 	case !in.pending || b.CheckpointID > in.barrier.CheckpointID:
 		in.resetAlignment()
 		in.pending, in.barrier = true, b
+		in.alignStart = time.Now()
 	}
 	if !in.seen[i] {
 		in.seen[i] = true
@@ -163,6 +168,7 @@ func (in *inputs) aligned() bool {
 	if !in.pending || in.nSeen < len(in.chans)-in.nEnded {
 		return false
 	}
+	in.alignment = time.Since(in.alignStart)
 	in.resetAlignment()
 	return true
 }

@@ -35,11 +35,11 @@ func (s *countingSource) Next(b *types.Batch) (bool, error) {
 	return false, nil
 }
 
-func (s *countingSource) Snapshot(id int64) error {
+func (s *countingSource) Snapshot(id int64) ([]byte, error) {
 	s.mu.Lock()
 	s.snaps[id] += s.n
 	s.mu.Unlock()
-	return nil
+	return nil, nil
 }
 
 func (s *countingSource) NotifyCheckpointComplete(int64) error {
@@ -91,11 +91,14 @@ func testBarriers(t *testing.T, mode exec.CheckpointingMode) {
 	}}
 	job, err := exec.Run(context.Background(), g, exec.RunOptions{
 		Mode: mode, ChannelCapacity: 4,
-		OnBarrierAck: func(vertex, subtask int, id int64) {
-			if vertex != 2 || subtask != 0 {
-				t.Errorf("ack from vertex %d subtask %d", vertex, subtask)
+		OnAck: func(a exec.Ack) {
+			if !a.Sink {
+				return
 			}
-			acks <- id
+			if a.Vertex != 2 || a.Subtask != 0 {
+				t.Errorf("ack from vertex %d subtask %d", a.Vertex, a.Subtask)
+			}
+			acks <- a.CheckpointID
 		},
 	})
 	if err != nil {

@@ -18,6 +18,14 @@ type Barrier struct {
 	CheckpointID int64
 	// Savepoint marks a barrier of a savepoint taken to stop the job.
 	Savepoint bool
+	// Final marks the last checkpoint of a job whose sources have all
+	// ended (RunOptions.FinalCheckpoint): sources send end of stream right
+	// after it, and subtasks wait for its completion before they exit.
+	Final bool
+	// WriteTs is the state write timestamp of the epoch that begins after
+	// this barrier: once a subtask has snapshotted the barrier it moves its
+	// TaskContext.Epoch to WriteTs (when both are set). See state.Epoch.
+	WriteTs uint64
 }
 
 // Message is the one type carried by every edge of a job graph.

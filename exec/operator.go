@@ -28,6 +28,15 @@ type TaskContext struct {
 	// sees -1. With JobID and VertexID it names the operator's state (see
 	// StateNamespace).
 	OperatorIndex int
+	// Epoch is the subtask's state epoch when the job takes checkpoints
+	// (RunOptions.StartTs set), else nil. Operators give it to their
+	// KeyedStates (KeyedState.SetEpoch) so that keyed state is versioned by
+	// checkpoint; the runtime advances it after each barrier's snapshot.
+	Epoch *state.Epoch
+	// Checkpointing reports whether the job takes checkpoints. Sinks that
+	// commit at checkpoints (CheckpointListener) commit what is left at
+	// Finish only when it is false.
+	Checkpointing bool
 }
 
 // StateNamespace returns the key prefix under which the operator that tc
@@ -87,15 +96,40 @@ type WatermarkHandler interface {
 	ProcessWatermark(wm int64, out Collector) (int64, error)
 }
 
-// Snapshotter is implemented by stateful operators. Snapshot is called when
-// the barrier of checkpoint id has been aligned on every input, before it is
-// forwarded.
+// Snapshotter is implemented by stateful operators and sources. Snapshot
+// is called when the barrier of checkpoint id has been aligned on every
+// input, before it is forwarded (for a source: between two batches).
+//
+// Keyed state must be written back by then (KeyedState.Flush): checkpoint
+// id covers what Badger holds at the subtask's Epoch. The returned bytes
+// (nil when there are none) are the operator's other state for this
+// subtask — a source's position, a sink's pending transaction — and are
+// stored in checkpoint id's metadata and given back to Restore when the job
+// is recovered from it. The operator must not change behaviour for rows
+// before the barrier after returning.
 type Snapshotter interface {
-	Snapshot(id int64) error
+	Snapshot(id int64) ([]byte, error)
+}
+
+// Restorer is implemented by operators and sources whose Snapshot returns
+// state. When a job is recovered from checkpoint id, Restore is called after
+// Open (and before Start and the first Process or Next) with the snapshots
+// that checkpoint recorded for this operator and that map to this subtask:
+// with unchanged parallelism exactly this subtask's own one; after a
+// rescale those of old subtasks j with j % Parallelism == Subtask. Empty
+// snapshots are omitted, so snaps may be empty. Checkpoint id completed, so
+// a sink must make sure the transactions its snapshots list are committed
+// (idempotently: they may already be) and abort anything newer.
+type Restorer interface {
+	Restore(id int64, snaps [][]byte) error
 }
 
 // CheckpointListener is implemented by operators (usually sinks) that commit
-// side effects once checkpoint id is complete everywhere.
+// side effects once checkpoint id is complete everywhere. Notifications
+// may skip ids (a later completion subsumes earlier ones) and come at any
+// time between batches; a subtask that has finished receives none, except
+// that with RunOptions.FinalCheckpoint every subtask waits for the
+// completion of the final checkpoint before it closes.
 type CheckpointListener interface {
 	NotifyCheckpointComplete(id int64) error
 }

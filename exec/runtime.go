@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluicesql/sluice/exec/types"
 	"github.com/sluicesql/sluice/state"
@@ -40,11 +41,12 @@ type RunOptions struct {
 	BatchSize int
 	// Mode is the barrier alignment mode (default ExactlyOnce).
 	Mode CheckpointingMode
-	// OnBarrierAck is called by every subtask of a sink vertex (one without
-	// downstream vertices) once it has snapshotted barrier id. It is called
-	// from the subtask's goroutine, concurrently for different subtasks,
-	// and must not block for long.
-	OnBarrierAck func(vertex, subtask int, id int64)
+	// OnAck is called by every subtask once it has snapshotted a barrier
+	// (sources when the barrier is injected, others when it is aligned). It
+	// is called from the subtask's goroutine, concurrently for different
+	// subtasks, and must not block for long. A checkpoint is complete when
+	// every subtask of the job has acknowledged it.
+	OnAck func(Ack)
 	// OnSubtaskFinished is called when a subtask has ended normally (all its
 	// inputs ended, Finish and Close done); it will acknowledge no further
 	// barrier. Same calling rules as OnBarrierAck.
@@ -54,6 +56,58 @@ type RunOptions struct {
 	// namespaced by job id, so a job with State needs a JobID unique among
 	// the jobs sharing the store.
 	State *state.Store
+	// StartTs, when set (with State), turns on versioned state: every
+	// subtask gets TaskContext.Epoch starting at StartTs, advanced by each
+	// barrier's WriteTs. The caller must take it from State.NextTs (or
+	// State.RestoreNamespace on recovery).
+	StartTs uint64
+	// FinalCheckpoint makes a bounded job end with a checkpoint: a source
+	// subtask that reaches its end calls OnSourceEnded, keeps answering
+	// barriers (at its end position) and sends end of stream only after
+	// forwarding a barrier marked Final; every subtask that saw the Final
+	// barrier then waits for its completion (Job.NotifyCheckpointComplete)
+	// before it closes, so exactly-once sinks commit their last data.
+	FinalCheckpoint bool
+	// OnSourceEnded is called once by each source subtask that reached its
+	// end when FinalCheckpoint is set. Same calling rules as OnAck.
+	OnSourceEnded func(vertex, subtask int)
+	// Restore, when set, recovers the job from a checkpoint: see Restorer.
+	Restore *Restore
+}
+
+// Restore says which checkpoint a job is recovered from and what its
+// operators snapshotted.
+type Restore struct {
+	// CheckpointID is the completed checkpoint the job resumes from.
+	CheckpointID int64
+	// Snapshots returns what operator op (-1: the source) of subtask
+	// subtask of vertex recorded in the checkpoint, already mapped to the
+	// current parallelism (see Restorer); nil or empty when nothing.
+	Snapshots func(vertex, subtask, op int) [][]byte
+}
+
+// Ack is one subtask's acknowledgement of a checkpoint barrier.
+type Ack struct {
+	Vertex, Subtask int
+	CheckpointID    int64
+	// Sink is true for subtasks of vertices without downstream vertices.
+	Sink bool
+	// Final and Savepoint repeat the barrier's flags.
+	Final, Savepoint bool
+	// Snapshots holds the non-empty results of Snapshot.
+	Snapshots []OpSnapshot
+	// StateBytes is what the subtask wrote back to keyed state since its
+	// previous acknowledgement (state.Epoch.TakeWritten).
+	StateBytes int64
+	// Alignment is how long the subtask waited between the first and the
+	// last input delivering the barrier.
+	Alignment time.Duration
+}
+
+// OpSnapshot is one operator's Snapshot result; Op is -1 for the source.
+type OpSnapshot struct {
+	Op   int
+	Data []byte
 }
 
 func (o *RunOptions) setDefaults() {
@@ -150,6 +204,11 @@ func (j *Job) Err() error {
 		return nil
 	}
 }
+
+// Fail stops the job with err (if it has not already failed): Wait then
+// returns err. Use it to fail a job from outside, e.g. when its final
+// checkpoint cannot complete.
+func (j *Job) Fail(err error) { j.fail(err) }
 
 // Cancel stops the job; Wait then returns ErrCancelled unless the job had
 // already failed or finished. It does not wait.

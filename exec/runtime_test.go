@@ -68,11 +68,11 @@ func (h *hookOp) ProcessWatermark(wm int64, out exec.Collector) (int64, error) {
 	return wm, nil
 }
 
-func (h *hookOp) Snapshot(id int64) error {
+func (h *hookOp) Snapshot(id int64) ([]byte, error) {
 	if h.snapshot != nil {
-		return h.snapshot(id)
+		return nil, h.snapshot(id)
 	}
-	return nil
+	return nil, nil
 }
 
 func (h *hookOp) NotifyCheckpointComplete(id int64) error {

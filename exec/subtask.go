@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/sluicesql/sluice/exec/types"
+	"github.com/sluicesql/sluice/state"
 )
 
 // subtask runs one parallel instance of a vertex on its own goroutine:
@@ -47,6 +48,9 @@ type subtask struct {
 	endIn EndInputListener   // ops[0]'s capability, nil if absent
 	mail  mailbox
 	ctl   []control
+
+	finalID int64 // id of the Final barrier this subtask forwarded, 0 if none
+	done    int64 // highest checkpoint id notified complete
 }
 
 func newSubtask(j *Job, vi, i int) *subtask {
@@ -56,6 +60,10 @@ func newSubtask(j *Job, vi, i int) *subtask {
 		Ctx: j.ctx, JobID: j.opts.JobID, VertexID: vi,
 		Subtask: i, Parallelism: v.Parallelism, MaxParallelism: j.maxPar,
 		State: j.opts.State, OperatorIndex: -1,
+		Checkpointing: j.opts.StartTs != 0,
+	}
+	if j.opts.StartTs != 0 && j.opts.State != nil {
+		st.tc.Epoch = state.NewEpoch(j.opts.StartTs)
 	}
 	st.out = &output{job: j, lastWM: math.MinInt64}
 	st.mail.notify = make(chan struct{}, 1)
@@ -90,6 +98,9 @@ func (st *subtask) runAndClose() (err error) {
 	if err := st.open(); err != nil {
 		return err
 	}
+	if err := st.restore(); err != nil {
+		return err
+	}
 	if err := st.start(); err != nil {
 		return err
 	}
@@ -101,7 +112,71 @@ func (st *subtask) runAndClose() (err error) {
 	if err != nil {
 		return err
 	}
-	return st.finish()
+	if err := st.finish(); err != nil {
+		return err
+	}
+	return st.awaitFinal()
+}
+
+// restore hands the source and every Restorer operator its snapshots when
+// the job is recovered from a checkpoint.
+func (st *subtask) restore() error {
+	r := st.job.opts.Restore
+	if r == nil || r.Snapshots == nil {
+		return nil
+	}
+	if rs, ok := st.src.(Restorer); ok {
+		if err := rs.Restore(r.CheckpointID, r.Snapshots(st.vid, st.idx, -1)); err != nil {
+			return fmt.Errorf("restore source from checkpoint %d: %w", r.CheckpointID, err)
+		}
+	}
+	for k, op := range st.ops {
+		if rs, ok := op.(Restorer); ok {
+			if err := rs.Restore(r.CheckpointID, r.Snapshots(st.vid, st.idx, k)); err != nil {
+				return fmt.Errorf("restore operator %d from checkpoint %d: %w", k, r.CheckpointID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// awaitFinal waits, after end of stream was sent, until the Final
+// checkpoint this subtask took part in is complete (and its listeners
+// notified), so that sinks commit before the job ends.
+func (st *subtask) awaitFinal() error {
+	stop := st.job.ctx.Done()
+	for st.finalID != 0 && st.done < st.finalID {
+		select {
+		case <-stop:
+			return ErrStopping
+		case <-st.mail.notify:
+			if err := st.handleControls(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// awaitFinalBarrier is where a source subtask that reached its end waits
+// (with FinalCheckpoint) until it has forwarded the Final barrier,
+// answering other barriers at its end position meanwhile.
+func (st *subtask) awaitFinalBarrier() error {
+	if f := st.job.opts.OnSourceEnded; f != nil {
+		f(st.vid, st.idx)
+	}
+	stop := st.job.ctx.Done()
+	for st.finalID == 0 {
+		select {
+		case <-stop:
+			return ErrStopping
+		case <-st.mail.notify:
+			if err := st.handleControls(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (st *subtask) open() error {
@@ -205,6 +280,9 @@ func (st *subtask) runSource() error {
 			}
 		}
 		if end {
+			if st.job.opts.FinalCheckpoint {
+				return st.awaitFinalBarrier()
+			}
 			return nil
 		}
 	}
@@ -285,30 +363,57 @@ func (st *subtask) handleControls() error {
 }
 
 // checkpoint snapshots the source and operators for barrier b (aligned on
-// every input) and forwards it, or acknowledges it in a sink.
+// every input), moves the state epoch on, acknowledges b and forwards it
+// unless this is a sink.
 func (st *subtask) checkpoint(b Barrier) error {
+	ack := Ack{Vertex: st.vid, Subtask: st.idx, CheckpointID: b.CheckpointID, Sink: st.sink,
+		Final: b.Final, Savepoint: b.Savepoint}
+	if st.in != nil {
+		ack.Alignment = st.in.alignment
+	}
 	if s, ok := st.src.(Snapshotter); ok {
-		if err := s.Snapshot(b.CheckpointID); err != nil {
+		data, err := s.Snapshot(b.CheckpointID)
+		if err != nil {
 			return fmt.Errorf("snapshot source for checkpoint %d: %w", b.CheckpointID, err)
+		}
+		if len(data) > 0 {
+			ack.Snapshots = append(ack.Snapshots, OpSnapshot{Op: -1, Data: data})
 		}
 	}
 	for k, op := range st.ops {
 		if s, ok := op.(Snapshotter); ok {
-			if err := s.Snapshot(b.CheckpointID); err != nil {
+			data, err := s.Snapshot(b.CheckpointID)
+			if err != nil {
 				return fmt.Errorf("snapshot operator %d for checkpoint %d: %w", k, b.CheckpointID, err)
+			}
+			if len(data) > 0 {
+				ack.Snapshots = append(ack.Snapshots, OpSnapshot{Op: k, Data: data})
 			}
 		}
 	}
-	if st.sink {
-		if f := st.job.opts.OnBarrierAck; f != nil {
-			f(st.vid, st.idx, b.CheckpointID)
+	if e := st.tc.Epoch; e != nil {
+		ack.StateBytes = e.TakeWritten()
+		if b.WriteTs != 0 {
+			e.Set(b.WriteTs)
 		}
+	}
+	if b.Final {
+		st.finalID = b.CheckpointID
+	}
+	if f := st.job.opts.OnAck; f != nil {
+		f(ack)
+	}
+	if st.sink {
 		return nil
 	}
 	return st.out.broadcast(Message{Kind: MsgBarrier, Barrier: b})
 }
 
 func (st *subtask) notifyComplete(id int64) error {
+	if id <= st.done {
+		return nil
+	}
+	st.done = id
 	if l, ok := st.src.(CheckpointListener); ok {
 		if err := l.NotifyCheckpointComplete(id); err != nil {
 			return fmt.Errorf("source: checkpoint %d complete: %w", id, err)

@@ -14,6 +14,8 @@ import (
 type CompileOptions struct {
 	// JobID identifies the job (given to sinks).
 	JobID string
+	// Checkpointing is given to sinks (connectors.SinkRequest).
+	Checkpointing connectors.CheckpointSettings
 	// Collect, when set, receives the rows of a query's result (the plan
 	// root must not be a Sink). It is called from one subtask goroutine and
 	// takes ownership of each batch.
@@ -274,7 +276,7 @@ func (c *compiler) node(n Node) (frag, error) {
 			return frag{}, err
 		}
 		sc := conn.(connectors.SinkConnector)
-		fac, err := sc.NewSink(x.Table, connectors.SinkRequest{Mode: x.Input.Mode(), JobID: c.opts.JobID})
+		fac, err := sc.NewSink(x.Table, connectors.SinkRequest{Mode: x.Input.Mode(), JobID: c.opts.JobID, Checkpointing: c.opts.Checkpointing})
 		if err != nil {
 			return frag{}, fmt.Errorf("table '%s': %w", x.Table.Name, err)
 		}

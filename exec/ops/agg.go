@@ -501,14 +501,14 @@ func (g *GroupAgg) Finish(out exec.Collector) error {
 }
 
 // Snapshot implements exec.Snapshotter: it flushes the groups' state.
-func (g *GroupAgg) Snapshot(id int64) error {
+func (g *GroupAgg) Snapshot(id int64) ([]byte, error) {
 	if g.store == nil {
-		return nil
+		return nil, nil
 	}
 	if err := g.store.flush(); err != nil {
-		return fmt.Errorf("group aggregate: snapshot %d: %w", id, err)
+		return nil, fmt.Errorf("group aggregate: snapshot %d: %w", id, err)
 	}
-	return nil
+	return nil, nil
 }
 
 // Close implements exec.Closer. It releases memory but keeps the durable

@@ -67,7 +67,7 @@ func runAggBench(b *testing.B, open func(*ops.GroupAgg), spec ops.GroupAggSpec) 
 				b.Fatal(err)
 			}
 		}
-		if err := g.Snapshot(1); err != nil {
+		if _, err := g.Snapshot(1); err != nil {
 			b.Fatal(err)
 		}
 		if err := g.Close(); err != nil {

@@ -58,7 +58,7 @@ func driveAgg(t *testing.T, spec ops.GroupAggSpec, tc *exec.TaskContext, in []*t
 			t.Fatal(err)
 		}
 		if snapEvery > 0 && (k+1)%snapEvery == 0 {
-			if err := g.Snapshot(int64(k)); err != nil {
+			if _, err := g.Snapshot(int64(k)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -66,7 +66,7 @@ func driveAgg(t *testing.T, spec ops.GroupAggSpec, tc *exec.TaskContext, in []*t
 	if err := g.Finish(&o); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Snapshot(int64(len(in))); err != nil {
+	if _, err := g.Snapshot(int64(len(in))); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.Close(); err != nil {

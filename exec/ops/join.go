@@ -542,14 +542,14 @@ func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) 
 }
 
 // Snapshot implements exec.Snapshotter: it flushes both sides' state.
-func (j *Join) Snapshot(id int64) error {
+func (j *Join) Snapshot(id int64) ([]byte, error) {
 	if !j.started {
-		return nil
+		return nil, nil
 	}
 	if err := j.state.flush(); err != nil {
-		return fmt.Errorf("join: checkpoint %d: %w", id, err)
+		return nil, fmt.Errorf("join: checkpoint %d: %w", id, err)
 	}
-	return nil
+	return nil, nil
 }
 
 // Close implements exec.Closer. It releases buffers; the state itself is

@@ -411,13 +411,13 @@ func TestJoinKeyedStateBeyondCache(t *testing.T) {
 				switch {
 				case step%500 == 499:
 					// Restart from the last checkpoint, taken now.
-					if err := keyed.Snapshot(int64(step)); err != nil {
+					if _, err := keyed.Snapshot(int64(step)); err != nil {
 						t.Fatal(err)
 					}
 					keyed.Close()
 					keyed = open()
 				case step%100 == 99:
-					if err := keyed.Snapshot(int64(step)); err != nil {
+					if _, err := keyed.Snapshot(int64(step)); err != nil {
 						t.Fatal(err)
 					}
 				}

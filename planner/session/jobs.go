@@ -118,9 +118,13 @@ func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*run
 func (s *Session) runPhysical(rj *runningJob, ph *planner.Physical) error {
 	id := rj.id
 	job, err := exec.Run(s.bg, ph.Graph, exec.RunOptions{
-		JobID:             id,
-		State:             s.store,
-		OnBarrierAck:      rj.flush.ack,
+		JobID: id,
+		State: s.store,
+		OnAck: func(a exec.Ack) {
+			if a.Sink {
+				rj.flush.ack(a.Vertex, a.Subtask, a.CheckpointID)
+			}
+		},
 		OnSubtaskFinished: rj.flush.finished,
 	})
 	if err != nil {

@@ -160,7 +160,9 @@ func CheckOptions(table string, opts map[string]string, known, required []string
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !allowed[k] && !prefixAllowed(k, known) {
+		// scan.watermark.* options are handled by the planner for every
+		// source (Flink's names), not by connectors.
+		if !allowed[k] && !prefixAllowed(k, known) && !strings.HasPrefix(k, "scan.watermark.") {
 			ks := append([]string(nil), known...)
 			sort.Strings(ks)
 			return fmt.Errorf("table %s: unsupported option '%s' for connector '%s' (supported: %s)",

@@ -68,6 +68,10 @@ type RunOptions struct {
 	// barrier then waits for its completion (Job.NotifyCheckpointComplete)
 	// before it closes, so exactly-once sinks commit their last data.
 	FinalCheckpoint bool
+	// OnCommitted is called by a subtask once it has handled the completion
+	// of checkpoint id (its CheckpointListeners committed). Same calling
+	// rules as OnAck.
+	OnCommitted func(vertex, subtask int, id int64)
 	// OnSourceEnded is called once by each source subtask that reached its
 	// end when FinalCheckpoint is set. Same calling rules as OnAck.
 	OnSourceEnded func(vertex, subtask int)

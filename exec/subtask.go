@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"time"
 
+	"github.com/sluicesql/sluice/checkpoint/crash"
 	"github.com/sluicesql/sluice/exec/types"
 	"github.com/sluicesql/sluice/state"
 )
@@ -272,6 +274,13 @@ func (st *subtask) runSource() error {
 		if err != nil {
 			return fmt.Errorf("source: %w", err)
 		}
+		if b.Len() == 0 && !end && len(st.ops) > 0 {
+			if l, ok := st.ops[0].(SourceIdleListener); ok {
+				if err := l.SourceIdle(time.Now(), st.links[1]); err != nil {
+					return err
+				}
+			}
+		}
 		if b.Len() > 0 {
 			full := b
 			b = nil
@@ -366,6 +375,7 @@ func (st *subtask) handleControls() error {
 // every input), moves the state epoch on, acknowledges b and forwards it
 // unless this is a sink.
 func (st *subtask) checkpoint(b Barrier) error {
+	crash.Point("before-snapshot", b.CheckpointID)
 	ack := Ack{Vertex: st.vid, Subtask: st.idx, CheckpointID: b.CheckpointID, Sink: st.sink,
 		Final: b.Final, Savepoint: b.Savepoint}
 	if st.in != nil {
@@ -400,6 +410,7 @@ func (st *subtask) checkpoint(b Barrier) error {
 	if b.Final {
 		st.finalID = b.CheckpointID
 	}
+	crash.Point("after-snapshot", b.CheckpointID)
 	if f := st.job.opts.OnAck; f != nil {
 		f(ack)
 	}
@@ -410,10 +421,20 @@ func (st *subtask) checkpoint(b Barrier) error {
 }
 
 func (st *subtask) notifyComplete(id int64) error {
-	if id <= st.done {
-		return nil
+	if id > st.done {
+		if err := st.commit(id); err != nil {
+			return err
+		}
+		st.done = id
 	}
-	st.done = id
+	if f := st.job.opts.OnCommitted; f != nil {
+		f(st.vid, st.idx, id)
+	}
+	return nil
+}
+
+// commit tells the source and operators that checkpoint id is complete.
+func (st *subtask) commit(id int64) error {
 	if l, ok := st.src.(CheckpointListener); ok {
 		if err := l.NotifyCheckpointComplete(id); err != nil {
 			return fmt.Errorf("source: checkpoint %d complete: %w", id, err)

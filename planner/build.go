@@ -510,7 +510,7 @@ func (b *builder) tableName(tn *ast.TableName, alias string) (Node, error) {
 		name = tn.Schema.O + "." + name
 	}
 	if tvf, ok := b.ext.WindowTVFs[strings.ToLower(tn.Name.O)]; ok {
-		return nil, b.errAt(tvf.Offset, "window table-valued functions (TUMBLE, HOP, CUMULATE, SESSION) are not supported yet")
+		return b.windowTVF(tvf, alias)
 	}
 	if alias == "" {
 		alias = tn.Name.O
@@ -529,6 +529,9 @@ func (b *builder) tableName(tn *ast.TableName, alias string) (Node, error) {
 	}
 	s := &Scan{Table: t, Alias: alias, Columns: cols, Continuous: b.continuous}
 	if err := s.refresh(b.p); err != nil {
+		return nil, b.errAt(NameOffset(b.span, tn.Name.O), "%v", err)
+	}
+	if s.Watermark, err = b.p.scanWatermark(t); err != nil {
 		return nil, b.errAt(NameOffset(b.span, tn.Name.O), "%v", err)
 	}
 	return s, nil

@@ -44,6 +44,9 @@ type Scan struct {
 	Continuous bool
 	// Spec is the connector's source for Columns, refreshed by prune.
 	Spec connectors.SourceSpec
+	// Watermark is the table's WATERMARK declaration (nil: none); prune
+	// keeps the columns it reads.
+	Watermark *ScanWatermark
 }
 
 // Fields implements Node.

@@ -12,6 +12,9 @@ func (pl *Planner) optimize(n Node) (Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n, err = pl.planWindows(n); err != nil {
+		return nil, err
+	}
 	if n, err = pl.planJoins(n); err != nil {
 		return nil, err
 	}
@@ -91,7 +94,7 @@ func pushFilters(n Node) (Node, error) {
 		x2 := *x
 		x2.Input, err = pushFilters(x.Input)
 		return &x2, err
-	case *Union, *Join, *Aggregate, *Rank, *SingleRow:
+	case *Union, *Join, *Aggregate, *Rank, *SingleRow, *WindowTVF, *WindowAggregate:
 		ins := n.Inputs()
 		for i, in := range ins {
 			p, err := pushFilters(in)
@@ -171,6 +174,14 @@ func withInputs(n Node, ins []Node) Node {
 		return &r
 	case *SingleRow:
 		return &SingleRow{Input: ins[0]}
+	case *WindowTVF:
+		w := *x
+		w.Input = ins[0]
+		return &w
+	case *WindowAggregate:
+		w := *x
+		w.Input = ins[0]
+		return &w
 	}
 	return n
 }
@@ -210,6 +221,17 @@ func (pl *Planner) pruneNode(n Node, need []bool) (Node, []int, error) {
 	case *Scan:
 		var cols []int
 		m := make([]int, width)
+		if x.Watermark != nil {
+			// The watermark assigner after the source reads these.
+			need = append([]bool(nil), need...)
+			for _, wc := range x.Watermark.columns() {
+				for i, c := range x.Columns {
+					if c == wc {
+						need[i] = true
+					}
+				}
+			}
+		}
 		for i, c := range x.Columns {
 			if need[i] {
 				m[i] = len(cols)
@@ -226,7 +248,7 @@ func (pl *Planner) pruneNode(n Node, need []bool) (Node, []int, error) {
 		if len(cols) == len(x.Columns) {
 			return x, identity(), nil
 		}
-		s := &Scan{Table: x.Table, Alias: x.Alias, Columns: cols, Continuous: x.Continuous}
+		s := &Scan{Table: x.Table, Alias: x.Alias, Columns: cols, Continuous: x.Continuous, Watermark: x.Watermark}
 		if err := s.refresh(pl); err != nil {
 			return nil, nil, err
 		}
@@ -294,7 +316,7 @@ func (pl *Planner) pruneNode(n Node, need []bool) (Node, []int, error) {
 			return nil, nil, err
 		}
 		return &Sink{Input: in, Table: x.Table, UpsertKey: x.UpsertKey}, identity(), nil
-	case *Aggregate, *Join, *Rank, *SingleRow:
+	case *Aggregate, *Join, *Rank, *SingleRow, *WindowTVF, *WindowAggregate:
 		// Their inputs keep every column (a projection below an
 		// Aggregate already computes only what it needs).
 		ins := n.Inputs()

@@ -133,8 +133,12 @@ func (c *compiler) node(n Node) (frag, error) {
 			par = x.Spec.MaxParallelism
 		}
 		name := "Source: " + x.Table.Name
-		return c.addVertex(exec.Vertex{Name: name, Parallelism: par, Source: x.Spec.Factory,
-			InTypes: x.Spec.Types, OutTypes: x.Spec.Types}, name), nil
+		f := c.addVertex(exec.Vertex{Name: name, Parallelism: par, Source: x.Spec.Factory,
+			InTypes: x.Spec.Types, OutTypes: x.Spec.Types}, name)
+		if x.Watermark != nil {
+			return c.watermarkAssigner(f, x)
+		}
+		return f, nil
 	case *Values:
 		ts := fieldTypes(x.Schema)
 		return c.addVertex(exec.Vertex{Name: "Source: Values", Parallelism: 1, Source: ops.ValuesFactory(x.Rows),
@@ -212,6 +216,14 @@ func (c *compiler) node(n Node) (frag, error) {
 				Distinct: call.Distinct, Filter: call.Filter, OutType: call.Type})
 		}
 		return c.addOp(f, x.describe(), fieldTypes(x.Fields()), ops.GroupAggFactory(spec)), nil
+	case *WindowTVF:
+		f, err := c.node(x.Input)
+		if err != nil {
+			return frag{}, err
+		}
+		return c.addOp(f, x.describe(), fieldTypes(x.Fields()), ops.WindowTVFFactory(x.Spec, f.types)), nil
+	case *WindowAggregate:
+		return c.windowAggregate(x)
 	case *SingleRow:
 		f, err := c.node(x.Input)
 		if err != nil {

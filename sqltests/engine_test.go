@@ -77,14 +77,8 @@ func (e *sessionEngine) Exec(ctx context.Context, sql string) ([]types.Column, [
 	return cols, rows, err
 }
 
-// Checkpoint implements Engine: ErrNotSupported until the session can take
-// checkpoints.
-func (e *sessionEngine) Checkpoint(ctx context.Context) error {
-	if c, ok := any(e.s).(interface{ Checkpoint(context.Context) error }); ok {
-		return c.Checkpoint(ctx)
-	}
-	return fmt.Errorf("checkpoint: %w", ErrNotSupported)
-}
+// Checkpoint implements Engine: a checkpoint of every running job.
+func (e *sessionEngine) Checkpoint(ctx context.Context) error { return e.s.Checkpoint(ctx) }
 
 // Restart implements Engine: it closes the session and opens the state
 // directory again, as a new process would, resuming durable jobs.
@@ -92,10 +86,13 @@ func (e *sessionEngine) Restart(ctx context.Context) error {
 	if e.cfg.InMemory {
 		return fmt.Errorf("restart of an in-memory engine: %w", ErrNotSupported)
 	}
+	// The client keeps its SET values across the restart.
+	cfg := e.cfg
+	cfg.Settings = e.s.Settings()
 	if err := e.s.Close(); err != nil {
 		return err
 	}
-	s, err := session.Open(e.cfg)
+	s, err := session.Open(cfg)
 	if err != nil {
 		return err
 	}
@@ -173,16 +170,28 @@ func TestSLT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, par := range []int{1, 4} {
-		t.Run(fmt.Sprintf("parallelism=%d", par), func(t *testing.T) {
+	configs := []struct {
+		name    string
+		par     int
+		restart bool
+	}{
+		{"parallelism=1", 1, false},
+		{"parallelism=4", 4, false},
+		// Every file again, restarting the engine after every statement:
+		// what each statement built must survive a crash at that point.
+		{"restart-each-statement", 2, true},
+	}
+	for _, c := range configs {
+		t.Run(c.name, func(t *testing.T) {
 			for _, f := range files {
 				name := strings.TrimSuffix(filepath.Base(f), ".slt")
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
 					var out bytes.Buffer
-					opts := Options{Timeout: *sltTimeout, Verbose: *sltVerbose, EngineName: *sltEngine}
+					opts := Options{Timeout: *sltTimeout, Verbose: *sltVerbose, EngineName: *sltEngine,
+						RestartEachStatement: c.restart}
 					sum, err := Run(context.Background(), []string{f}, opts, func() (Engine, error) {
-						return openSessionEngine(session.Config{StateDir: t.TempDir(), Parallelism: par})
+						return openSessionEngine(session.Config{StateDir: t.TempDir(), Parallelism: c.par})
 					}, &out)
 					if err != nil {
 						t.Fatal(err)

@@ -200,6 +200,10 @@ type Options struct {
 	// Timeout bounds each record's Exec, Checkpoint or Restart
 	// (default 0: no limit beyond ctx).
 	Timeout time.Duration
+	// RestartEachStatement restarts the engine (Engine.Restart) after
+	// every statement record that passed, so every file also checks that
+	// what it built survives a crash at any point.
+	RestartEachStatement bool
 }
 
 // Failure is one failed test.
@@ -461,6 +465,13 @@ func (r *runner) runRecord(ctx context.Context, st *fileState, rec *Record) (sto
 		}
 		if msg, lines := checkError(rec, xerr); msg != "" {
 			return false, r.fail(rec.Pos(), report(rec, msg, lines))
+		}
+		if r.opts.RestartEachStatement {
+			var rerr error
+			r.call(ctx, func(ctx context.Context) error { rerr = st.eng.Restart(ctx); return rerr }, &rerr)
+			if rerr != nil && !errors.Is(rerr, ErrNotSupported) {
+				return true, r.fail(rec.Pos(), fmt.Sprintf("%s: restart after the statement failed (rest of the file not run): %v", rec.Pos(), rerr))
+			}
 		}
 		r.pass(rec)
 		return false, nil

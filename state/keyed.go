@@ -136,15 +136,22 @@ func (e *cacheEntry[V]) inlineIs(n int, w0, w1, w2 uint64) bool {
 // Get, Put, Delete or Flush) no entry has left the cache and dirty entries
 // are still dirty, so nothing is lost and the call may be retried.
 //
-// Checkpoints: Flush makes Badger hold the state as of the call, but
-// evictions between two checkpoints also write newer values to Badger;
-// restoring an older checkpoint from Badger needs versioned writes
-// (planned: managed mode with checkpoint epochs, see the design notes).
+// Versions: keyed state lives in the Store's managed-mode state database.
+// With an Epoch (SetEpoch), every Badger read is at the epoch's timestamp
+// and every write-back (eviction or Flush) is written at it, so what
+// Flush leaves at the timestamp W of checkpoint n is exactly the state at
+// the barrier, and writes of the next epoch (at a later timestamp) can be
+// rolled back with Store.RestoreNamespace. A write-back of a key already
+// written at the same timestamp replaces it (see TestSameTsOverwrite).
+// Without an Epoch, each write-back round gets its own fresh timestamp
+// (Store.NextTs) and reads see the newest versions: unversioned state for
+// jobs without checkpoints, tests and ad-hoc queries.
 type KeyedState[V any] struct {
 	st    *Store
 	ns    []byte
 	codec Codec[V]
 	max   int
+	epoch *Epoch // nil: a fresh timestamp per write-back, reads at LatestTs
 
 	ents     []cacheEntry[V]
 	n        int     // used entries
@@ -190,6 +197,34 @@ func NewKeyedState[V any](st *Store, namespace []byte, codec Codec[V], cacheEntr
 		seed:  rand.Uint64(),
 		last:  -1,
 	}
+}
+
+// SetEpoch makes every later read and write-back use e's timestamp (see
+// KeyedState); nil returns to unversioned use. The operator calls it once,
+// with its subtask's Epoch, before using the state.
+func (k *KeyedState[V]) SetEpoch(e *Epoch) { k.epoch = e }
+
+// readTs returns the timestamp Badger reads are made at.
+func (k *KeyedState[V]) readTs() uint64 {
+	if k.epoch == nil {
+		return LatestTs
+	}
+	return k.epoch.Ts()
+}
+
+// writeTs returns the timestamp of the next write-back.
+func (k *KeyedState[V]) writeTs() (uint64, error) {
+	if k.st == nil {
+		return 0, ErrNoStore
+	}
+	if k.epoch == nil {
+		return k.st.NextTs(), nil
+	}
+	ts := k.epoch.Ts()
+	if ts == 0 {
+		return 0, errors.New("state: keyed state epoch has no timestamp")
+	}
+	return ts, nil
 }
 
 // Namespace returns the namespace the state's keys are stored under. The
@@ -538,17 +573,20 @@ func (k *KeyedState[V]) Flush() error {
 // Drop deletes every key of the namespace, in every key group, from the
 // cache (dirty entries are discarded) and from Badger: the state of the
 // operator in all its subtasks (see DropKeyGroups for one subtask's
-// share). Badger keys are deleted in batches of bounded size
-// (Store.DeletePrefix); Badger's DropPrefix, which blocks every writer of
-// the database, is not used. The deletion is not atomic: after an error
-// some keys may remain, and Drop may be called again.
+// share). Badger keys are deleted in batches of bounded size, like
+// Store.DeletePrefix; Badger's DropPrefix, which blocks every writer of
+// the database, is not used. With an Epoch the deletes are written at its
+// timestamp, so they belong to the epoch like any write-back. The deletion
+// is not atomic: after an error some keys may remain, and Drop may be
+// called again.
 func (k *KeyedState[V]) Drop() error {
 	k.ents, k.n, k.freeList, k.hand, k.last = nil, 0, nil, 0, -1
 	k.tab, k.mask, k.long = nil, 0, nil
-	if k.st == nil {
-		return ErrNoStore
+	ts, err := k.writeTs()
+	if err != nil {
+		return err
 	}
-	if _, err := k.st.DeletePrefix(k.ns); err != nil {
+	if _, err := k.st.deleteStatePrefix(k.ns, max(ts, k.readTs()), ts); err != nil {
 		return fmt.Errorf("state: drop keyed state: %w", err)
 	}
 	return nil
@@ -568,12 +606,14 @@ func (k *KeyedState[V]) DropKeyGroups(first, last int) error {
 		}
 	}
 	k.last = -1
-	if k.st == nil {
-		return ErrNoStore
+	ts, err := k.writeTs()
+	if err != nil {
+		return err
 	}
+	readTs := max(ts, k.readTs())
 	prefix := slices.Clip(k.ns)
 	for kg := first; kg <= last; kg++ {
-		if _, err := k.st.DeletePrefix(append(prefix, byte(kg>>8), byte(kg))); err != nil {
+		if _, err := k.st.deleteStatePrefix(append(prefix, byte(kg>>8), byte(kg)), readTs, ts); err != nil {
 			return fmt.Errorf("state: drop key group %d of keyed state: %w", kg, err)
 		}
 	}
@@ -626,7 +666,7 @@ func (k *KeyedState[V]) ScanKeyGroups(first, last int, fn func(keyGroup int, key
 		return fn(int(ek[0])<<8|int(ek[1]), kb, e.val)
 	}
 	var fnErr error // fn's error, returned unwrapped
-	err := k.st.db.View(func(txn *badger.Txn) error {
+	err := k.st.viewState(k.readTs(), func(txn *badger.Txn) error {
 		io := badger.DefaultIteratorOptions
 		io.Prefix = k.ns
 		it := txn.NewIterator(io)
@@ -688,7 +728,7 @@ func (k *KeyedState[V]) load(mk []byte) (v V, ok bool, err error) {
 		return v, false, ErrNoStore
 	}
 	k.fbuf = append(append(k.fbuf[:0], k.ns...), mk...)
-	err = k.st.db.View(func(txn *badger.Txn) error {
+	err = k.st.viewState(k.readTs(), func(txn *badger.Txn) error {
 		item, err := txn.Get(k.fbuf)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -782,8 +822,13 @@ func (k *KeyedState[V]) evict() error {
 const maxArena = 4 << 20
 
 // writeBack writes the dirty entries among idx to Badger in one
-// WriteBatch, which commits them in as few transactions as Badger allows,
-// and waits until they are committed. It does not change the entries.
+// WriteBatch at the write timestamp, which commits them in as few
+// transactions as Badger allows, and waits until they are committed. It
+// does not change the entries. The bytes written are added to the Epoch.
+//
+// A batch too large for one transaction is committed as several at the
+// same timestamp, possibly concurrently; that is harmless because a batch
+// never holds a key twice.
 func (k *KeyedState[V]) writeBack(idx []int32) error {
 	var wb *badger.WriteBatch
 	// Badger keeps references to the keys and values until the batch is
@@ -797,10 +842,11 @@ func (k *KeyedState[V]) writeBack(idx []int32) error {
 			continue
 		}
 		if wb == nil {
-			if k.st == nil {
-				return ErrNoStore
+			ts, err := k.writeTs()
+			if err != nil {
+				return err
 			}
-			wb = k.st.db.NewWriteBatch()
+			wb = k.st.sdb.NewWriteBatchAt(ts)
 		}
 		start := len(arena)
 		arena = append(append(arena, k.ns...), k.keyOf(i)...)
@@ -823,6 +869,9 @@ func (k *KeyedState[V]) writeBack(idx []int32) error {
 	}
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("state: write back keyed state: %w", err)
+	}
+	if k.epoch != nil {
+		k.epoch.AddWritten(int64(len(arena)))
 	}
 	if cap(arena) <= maxArena {
 		k.arena = arena[:0]

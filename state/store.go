@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -17,7 +18,11 @@ import (
 // LayoutVersion is the version of the key layout described in doc.go. It is
 // written under NSMeta on first open; a store written with another version is
 // refused rather than misread.
-const LayoutVersion = 1
+//
+// Version 2 moved operator state (NSOperator) out of the main database into
+// the versioned state database (<dir>/badger-state); a version-1 store kept
+// it in the main database, where this build would not find it.
+const LayoutVersion = 2
 
 // Options configures Open.
 type Options struct {
@@ -28,6 +33,8 @@ type Options struct {
 	// (kill -9) loses nothing either way because committed writes are in the
 	// OS page cache; only a machine crash can lose the last commits.
 	// Exactly-once sinks that need durability against power loss set it.
+	// It applies to the main database only: the state database is made
+	// durable at checkpoints by SyncState.
 	SyncWrites bool
 	// Logger receives Badger's messages. Nil means: errors go to the
 	// standard logger, everything else is discarded; setting the environment
@@ -81,15 +88,28 @@ const (
 	gcDiscardRatio = 0.5
 )
 
-// Store is Sluice's state store: one Badger database holding the catalog,
-// the rows of built-in tables and (later) operator state and checkpoints,
-// each under its own key namespace (see doc.go).
+// Store is Sluice's state store: a main Badger database holding the
+// catalog and the rows of built-in tables, and a managed-mode Badger
+// database holding versioned operator state, each key namespace in one of
+// them (see doc.go).
 //
 // A Store is safe for concurrent use. Close it exactly once when the engine
 // stops; further calls to Close return the first result.
 type Store struct {
-	db  *badger.DB
+	db  *badger.DB // main database, normal mode
+	sdb *badger.DB // state database, managed mode (NSOperator, state meta)
 	dir string
+
+	// clock is the last timestamp NextTs handed out; every version in sdb
+	// is at or below it.
+	clock atomic.Uint64
+
+	leaseMu  sync.Mutex
+	leaseEnd atomic.Uint64 // the clock may run up to here (see tick)
+	leaseErr error         // a failed lease extension, returned by SyncState
+
+	pinMu sync.Mutex
+	pins  map[string]uint64 // owner → pinned ts (persisted in sdb, see Pin)
 
 	stopGC chan struct{}
 	gcDone chan struct{}
@@ -98,23 +118,41 @@ type Store struct {
 	closeErr  error
 }
 
-// Open opens (creating if needed) the store in <dir>/badger. With
-// opts.InMemory, dir is unused and may be empty.
+// Open opens (creating if needed) the store: the main database in
+// <dir>/badger and the state database in <dir>/badger-state. With
+// opts.InMemory, dir is unused and may be empty and both live in memory.
 func Open(dir string, opts Options) (*Store, error) {
-	bdir := ""
+	bdir, sdir := "", ""
 	if !opts.InMemory {
 		bdir = filepath.Join(dir, "badger")
-		if err := os.MkdirAll(bdir, 0o755); err != nil {
-			return nil, fmt.Errorf("state: create %s: %w", bdir, err)
+		sdir = filepath.Join(dir, "badger-state")
+		for _, d := range []string{bdir, sdir} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, fmt.Errorf("state: create %s: %w", d, err)
+			}
 		}
 	}
-	bo := badgerOptions(bdir, opts)
-	db, err := badger.Open(bo)
+	db, err := badger.Open(badgerOptions(bdir, opts))
 	if err != nil {
 		return nil, fmt.Errorf("state: open badger in %s: %w", bdir, err)
 	}
 	s := &Store{db: db, dir: dir, stopGC: make(chan struct{}), gcDone: make(chan struct{})}
 	if err := s.checkLayout(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	sdb, err := badger.OpenManaged(stateBadgerOptions(sdir, opts))
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("state: open state badger in %s: %w", sdir, err)
+	}
+	s.sdb = sdb
+	err = s.initClock()
+	if err == nil {
+		err = s.loadPins()
+	}
+	if err != nil {
+		_ = sdb.Close()
 		_ = db.Close()
 		return nil, err
 	}
@@ -144,15 +182,70 @@ func badgerOptions(dir string, opts Options) badger.Options {
 		WithMetricsEnabled(false).
 		// One version per key: Sluice reads at the latest commit only.
 		WithNumVersionsToKeep(1)
+	return withLogger(bo, opts)
+}
+
+func withLogger(bo badger.Options, opts Options) badger.Options {
 	switch {
 	case opts.Logger != nil:
-		bo = bo.WithLogger(opts.Logger)
+		return bo.WithLogger(opts.Logger)
 	case os.Getenv("SLUICE_BADGER_DEBUG") != "":
-		bo = bo.WithLogger(stdLogger{debug: true})
+		return bo.WithLogger(stdLogger{debug: true})
 	default:
-		bo = bo.WithLogger(stdLogger{})
+		return bo.WithLogger(stdLogger{})
 	}
-	return bo
+}
+
+// Settings of the state database (operator state) where they differ from
+// the main database's. It holds the bulk of a running engine's writes
+// (every write-back of keyed state) but is read mostly through the
+// operators' own caches, so it gets smaller Badger caches; together with
+// the main database the store stays within roughly twice the main
+// database's footprint in the worst case (all memtables full).
+const (
+	// stateMemTableSize: 8 MB memtables (WAL mmapped too: up to 16 MB RSS
+	// each). A write-back batch larger than 15% of it (1.2 MB) is split by
+	// badger.WriteBatch into several transactions at the same commit ts,
+	// which is harmless for state (see writeBack).
+	stateMemTableSize = 8 << 20
+	// stateNumMemtables: as numMemtables, so a flush to L0 slower than
+	// filling a memtable does not stall write-backs at once.
+	stateNumMemtables = 3
+	// stateBlockCacheSize: operators cache decoded values themselves
+	// (KeyedState), so Badger's block cache only serves cache misses.
+	stateBlockCacheSize = 16 << 20
+	// stateIndexCacheSize bounds table indexes and bloom filters, as
+	// indexCacheSize.
+	stateIndexCacheSize = 8 << 20
+)
+
+// stateBadgerOptions returns the options of the managed-mode state
+// database.
+func stateBadgerOptions(dir string, opts Options) badger.Options {
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(opts.InMemory).
+		// Durability comes from SyncState at checkpoints; versions written
+		// after the last synced checkpoint are discarded on recovery anyway.
+		WithSyncWrites(false).
+		WithMemTableSize(stateMemTableSize).
+		WithNumMemtables(stateNumMemtables).
+		WithBlockCacheSize(stateBlockCacheSize).
+		WithIndexCacheSize(stateIndexCacheSize).
+		WithNumCompactors(numCompactors).
+		WithValueThreshold(valueThreshold).
+		WithValueLogFileSize(valueLogFileSize).
+		WithCompression(options.Snappy).
+		WithMetricsEnabled(false).
+		// Each key has one writer (the subtask owning its key group), so
+		// there is nothing to detect; and in managed mode Badger keeps the
+		// conflict keys of every commit above the discard ts, which a
+		// pinned checkpoint would let grow without bound.
+		WithDetectConflicts(false).
+		// With the discard ts (Pin) compaction keeps every version above
+		// it and the newest one at or below it: exactly what reads at the
+		// pinned checkpoints need.
+		WithNumVersionsToKeep(1)
+	return withLogger(bo, opts)
 }
 
 // stdLogger logs Badger errors (and, when debugging, everything else) to the
@@ -211,37 +304,54 @@ func (s *Store) gcLoop() {
 			return
 		case <-t.C:
 			// RunValueLogGC rewrites at most one file per call and returns
-			// ErrNoRewrite when there is nothing worth rewriting.
-			for i := 0; i < 16; i++ {
-				if s.db.RunValueLogGC(gcDiscardRatio) != nil {
-					break
-				}
-				select {
-				case <-s.stopGC:
-					return
-				default:
+			// ErrNoRewrite when there is nothing worth rewriting. In the
+			// managed state database it keeps what the discard ts keeps.
+			for _, db := range []*badger.DB{s.db, s.sdb} {
+				for i := 0; i < 16; i++ {
+					if db.RunValueLogGC(gcDiscardRatio) != nil {
+						break
+					}
+					select {
+					case <-s.stopGC:
+						return
+					default:
+					}
 				}
 			}
 		}
 	}
 }
 
-// DB returns the underlying Badger database. Callers must keep to their own
-// key namespace (doc.go).
+// DB returns the main Badger database (normal mode: catalog, built-in
+// tables). Callers must keep to their own key namespace (doc.go). Operator
+// state (NSOperator) is not in it but in the state database (StateDB).
 func (s *Store) DB() *badger.DB { return s.db }
+
+// StateDB returns the managed-mode Badger database holding operator state
+// (NSOperator). Every transaction on it needs an explicit timestamp
+// (NewTransactionAt, NewWriteBatchAt); writers must take theirs from
+// NextTs or an Epoch, and should prefer KeyedState and the Store's
+// methods. It is exposed for tests and diagnostics.
+func (s *Store) StateDB() *badger.DB { return s.sdb }
 
 // Dir returns the directory the store was opened in ("" in memory).
 func (s *Store) Dir() string { return s.dir }
 
-// Close stops background work and closes Badger. It is idempotent: later
-// calls return the result of the first.
+// Close stops background work and closes both Badger databases. It is
+// idempotent: later calls return the result of the first. Close flushes
+// memtables to disk but does not fsync what SyncState has not.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stopGC)
 		<-s.gcDone
-		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("state: close badger: %w", err)
+		var errs []error
+		if err := s.sdb.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("state: close state badger: %w", err))
 		}
+		if err := s.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("state: close badger: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
 }
@@ -256,7 +366,17 @@ func (s *Store) Close() error {
 // Badger's own DB.DropPrefix is deliberately not used: it blocks all writes
 // to the whole database while it runs, and concurrent commits then fail with
 // ErrBlockedWrites instead of waiting.
+//
+// A prefix starting with NSOperator is deleted in the state database: every
+// live key is deleted at one fresh timestamp D = NextTs(), so reads at D or
+// later see none of them while reads at pinned older timestamps (and
+// RestoreNamespace to them) still do. Any other prefix is deleted in the
+// main database.
 func (s *Store) DeletePrefix(prefix []byte) (int, error) {
+	if isStatePrefix(prefix) {
+		ts := s.NextTs()
+		return s.deleteStatePrefix(prefix, ts, ts)
+	}
 	const chunk = 4096
 	n := 0
 	for {

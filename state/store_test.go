@@ -98,7 +98,16 @@ func TestDeletePrefix(t *testing.T) {
 	}
 }
 
+// countPrefix counts the live keys under p, in the state database (at the
+// newest versions) for an NSOperator prefix, else in the main database.
 func countPrefix(t *testing.T, s *Store, p []byte) int {
+	if isStatePrefix(p) {
+		n, err := s.NamespaceKeys(p, LatestTs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(n)
+	}
 	n := 0
 	err := s.DB().View(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions

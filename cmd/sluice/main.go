@@ -52,6 +52,8 @@ Commands:
   run       run a SQL script and wait for its jobs; without -f/-e resume durable jobs
   shell     interactive SQL shell
   slt       run sqllogictest files
+  bench     run a benchmark: "sluice bench nexmark --query q5 --events 1000000"
+  kafka-dev run a local Kafka-protocol broker (for trying Sluice and tests)
   version   print the version
   help      print this help, or "sluice help <command>" for a command's flags
 
@@ -77,6 +79,10 @@ func sluiceMain(args []string, std stdio) int {
 		return cmdShell(rest, std)
 	case "slt":
 		return cmdSLT(rest, std)
+	case "bench":
+		return cmdBench(rest, std)
+	case "kafka-dev":
+		return cmdKafkaDev(rest, std)
 	case "version", "--version", "-version":
 		fmt.Fprintf(std.out, "sluice %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return exitOK

@@ -118,17 +118,19 @@ func (e *sessionEngine) Exec(ctx context.Context, sql string) (cols []types.Colu
 	return cols, rows, nil
 }
 
-// Checkpoint implements sqltests.Engine; sessions do not take checkpoints
-// on demand yet.
-func (e *sessionEngine) Checkpoint(context.Context) error { return sqltests.ErrNotSupported }
+// Checkpoint implements sqltests.Engine: a checkpoint of every running job.
+func (e *sessionEngine) Checkpoint(ctx context.Context) error { return e.s.Checkpoint(ctx) }
 
 // Restart implements sqltests.Engine: it closes the session and opens the
 // same state dir again, resuming its durable jobs.
 func (e *sessionEngine) Restart(ctx context.Context) error {
+	// The client keeps its SET values across the restart.
+	cfg := e.cfg
+	cfg.Settings = e.s.Settings()
 	if err := e.s.Close(); err != nil {
 		return fmt.Errorf("close for restart: %w", err)
 	}
-	s, err := session.Open(e.cfg)
+	s, err := session.Open(cfg)
 	if err != nil {
 		return fmt.Errorf("reopen: %w", err)
 	}

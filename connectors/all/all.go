@@ -8,5 +8,8 @@ import (
 	_ "github.com/sluicesql/sluice/connectors/builtin"
 	_ "github.com/sluicesql/sluice/connectors/datagen"
 	_ "github.com/sluicesql/sluice/connectors/filesystem"
+	_ "github.com/sluicesql/sluice/connectors/kafka"
+	_ "github.com/sluicesql/sluice/connectors/nexmark"
+	_ "github.com/sluicesql/sluice/connectors/postgres"
 	_ "github.com/sluicesql/sluice/connectors/print"
 )

@@ -127,6 +127,10 @@ func (s *Store) Truncate(id uint64, schema []types.Type, pk []int) error {
 	return nil
 }
 
+// errTooBig is returned by an atomic applier whose work does not fit in one
+// Badger transaction.
+var errTooBig = errors.New("changes do not fit in one transaction")
+
 // pendingRow is a row written by the current Apply (no primary key).
 type pendingRow struct{ key, val []byte }
 
@@ -141,7 +145,11 @@ type applier struct {
 	// reading the old row.
 	blind bool
 
-	txn         *badger.Txn
+	txn *badger.Txn
+	// atomic forbids splitting the work into several transactions:
+	// what does not fit in one fails with errTooBig instead (staged
+	// chunks, whose apply must commit with the removal of the chunk).
+	atomic      bool
 	size, count int64
 	maxSize     int64
 	maxCount    int64
@@ -228,6 +236,9 @@ func (a *applier) room(k, v []byte) error {
 		return nil
 	}
 	if a.count+2 >= a.maxCount || a.size+entrySize(k, v, a.threshold)+metaReserve >= a.maxSize {
+		if a.atomic {
+			return errTooBig
+		}
 		return a.commitChunk()
 	}
 	return nil
@@ -238,7 +249,7 @@ func (a *applier) set(k, v []byte) error {
 		return err
 	}
 	err := a.txn.Set(k, v)
-	if errors.Is(err, badger.ErrTxnTooBig) && a.count > 0 {
+	if errors.Is(err, badger.ErrTxnTooBig) && a.count > 0 && !a.atomic {
 		if err = a.commitChunk(); err == nil {
 			err = a.txn.Set(k, v)
 		}
@@ -257,7 +268,7 @@ func (a *applier) delete(k []byte) error {
 		return err
 	}
 	err := a.txn.Delete(k)
-	if errors.Is(err, badger.ErrTxnTooBig) && a.count > 0 {
+	if errors.Is(err, badger.ErrTxnTooBig) && a.count > 0 && !a.atomic {
 		if err = a.commitChunk(); err == nil {
 			err = a.txn.Delete(k)
 		}

@@ -92,11 +92,15 @@ func (s *Store) NewSource(t *connectors.Table, req connectors.SourceRequest) (co
 	}, nil
 }
 
-// NewSink writes into the table named t.Name: each batch the sink operator
-// receives is applied with Apply (one atomic transaction, see Apply); the
-// operator emits nothing. There is no buffering across batches, so rows are
-// visible as soon as Process returns and Finish and Close have nothing to
-// flush. t.Schema and t.PrimaryKey as for NewSource.
+// NewSink writes into the table named t.Name; the operator emits nothing.
+// t.Schema and t.PrimaryKey as for NewSource.
+//
+// A table with a primary key, or any table written by a job without
+// checkpoints, gets each batch applied with Apply (one atomic transaction,
+// see Apply) as it arrives: rows are visible as soon as Process returns and
+// Finish and Close have nothing to flush. A table without a primary key
+// written by a job with checkpoints is written exactly-once through a
+// staging area (see sink).
 func (s *Store) NewSink(t *connectors.Table, req connectors.SinkRequest) (exec.OperatorFactory, error) {
 	id, err := s.TableID(t.Name)
 	if err != nil {
@@ -108,34 +112,11 @@ func (s *Store) NewSink(t *connectors.Table, req connectors.SinkRequest) (exec.O
 		return nil, err
 	}
 	return func(subtask int) (exec.Operator, error) {
-		return &sink{s: s, id: id, types: ts, pk: pk}, nil
+		return &sink{s: s, id: id, name: t.Name, types: ts, pk: pk, jobID: req.JobID, subtask: subtask}, nil
 	}, nil
 }
-
-// sink is the operator of one sink subtask.
-type sink struct {
-	s     *Store
-	id    uint64
-	types []types.Type
-	pk    []int
-}
-
-// Process applies b and releases it.
-func (k *sink) Process(b *types.Batch, _ exec.Collector) error {
-	err := k.s.Apply(k.id, k.types, k.pk, b)
-	b.Release()
-	return err
-}
-
-// Finish has nothing to flush: every batch is applied by Process.
-func (k *sink) Finish(exec.Collector) error { return nil }
-
-// Close is a no-op (idempotent).
-func (k *sink) Close() error { return nil }
 
 var (
 	_ connectors.SourceConnector = (*Store)(nil)
 	_ connectors.SinkConnector   = (*Store)(nil)
-	_ exec.Finisher              = (*sink)(nil)
-	_ exec.Closer                = (*sink)(nil)
 )

@@ -73,11 +73,37 @@
 // To make writes visible, read v := Version(id) after them, call
 // WaitEmitted(ctx, id, v), then let the job drain what the sources emitted.
 //
-// # Guarantees and limits
+// # Sink and checkpoints
 //
-// The sink is idempotent with a primary key (replaying upserts converges);
-// without one a replay after a failure duplicates rows: exactly-once for
-// appends needs the sink to commit at checkpoints, which is not done yet.
+// A table with a primary key is written directly (Apply per batch), also
+// when the job takes checkpoints: after a recovery from checkpoint n the
+// job replays the rows after n, and upserts and deletes by key are
+// idempotent, so the table converges to a failure-free run's result
+// (readers may briefly see older values of replayed keys).
+//
+// A table without a primary key is written exactly-once when the job takes
+// checkpoints (TaskContext.Checkpointing): the sink stages the rows of each
+// checkpoint in the table's staging area,
+//
+//	0x02 table-id(8) 0x02 len(2) job subtask(4) base(8) seq(8) → chunk of rows
+//
+// durable at the barrier (Badger synced) and applied when the checkpoint
+// completes, each chunk in one transaction that also deletes it (so the
+// deletion is the progress record: a chunk is applied exactly once, even
+// if the notification is lost or the apply crashes half-way), published to
+// continuous readers like any Apply. Recovery applies the chunks of the
+// restored checkpoint still there and deletes later ones. Memory per sink
+// subtask is bounded by one chunk (about half a Badger transaction, ~1 MB):
+// a checkpoint's rows are spilled to the staging area as they arrive. The
+// sink's type comment has the protocol. Without checkpoints rows are
+// applied at once, and a rerun after a failure appends them again.
+//
+// Badger's own durability applies: Snapshot calls DB.Sync, which covers a
+// process crash (kill -9); surviving power loss also needs
+// state.Options.SyncWrites.
+//
+// # Limits
+//
 // A continuous reader restarted after a crash starts again from a fresh
-// snapshot.
+// snapshot (its position is not checkpointed).
 package builtin

@@ -37,7 +37,20 @@
 // Subtask s of p produces the rows n with n mod p == s, in increasing order,
 // and is throttled to rows-per-second / p with a token bucket. Parallelism
 // 1 and 3 therefore produce the same multiset of rows. Position and SeekTo
-// expose the next row number for checkpoints.
+// expose the next row number.
+//
+// # Checkpoints
+//
+// A Source is an exec.Snapshotter and exec.Restorer: its snapshot is its
+// subtask index, parallelism and next row number, and Restore continues
+// exactly after the last row produced before the checkpoint, so a job
+// recovered from checkpoint n sees every row once. Because subtask s owns
+// the rows n ≡ s (mod p), a position is only meaningful at the parallelism
+// it was taken at: a datagen source is restored at its checkpointed
+// parallelism (the job driver keeps source vertices' parallelism when it
+// rescales a job), and Restore refuses, with an error naming both layouts,
+// a snapshot of another subtask or parallelism, or anything but exactly one
+// snapshot.
 //
 // # Bounds
 //

@@ -39,15 +39,32 @@
 // '<format>.ignore-parse-errors' = 'true', which skips it and counts it
 // (Source.Skipped).
 //
+// A source subtask is an exec.Snapshotter and exec.Restorer: its snapshot
+// is the work it has left (the file it is reading with the byte offset and
+// line of its next record, then its files not started), so a job recovered
+// from checkpoint n reads every record once. Work is recorded by file name,
+// so the source can also be restored at another parallelism (a subtask
+// takes over the work of the old subtasks mapped to it). The files are
+// those of the first listing: files added later are not read.
+//
 // # Sink
 //
 // Each sink subtask writes part files 'part-<job id>-<subtask>-<n>.<format>'
-// into the 'path' directory (created when missing), through a hidden
-// in-progress file that is flushed, fsynced and renamed when the part
-// rolls: at 'sink.rolling-policy.file-size' (default 128MB), at the end of
-// input and when the job stops. The sink takes inserts only
-// (AcceptsUpdates is false). JSON: {"a":1,"b":"x","c":null}, columns in
-// schema order; CSV: RFC 4180 with the csv.* options. Exactly-once commits
-// (in-progress → pending → committed at checkpoints) come with checkpoints;
-// see sink's comment.
+// into the 'path' directory (created when missing), through hidden
+// (dot-prefixed) in-progress files. A part rolls at
+// 'sink.rolling-policy.file-size' (default 128MB), when a row arrives after
+// it has been open 'sink.rolling-policy.rollover-interval' (default 30 min),
+// and at every checkpoint. The sink takes inserts only (AcceptsUpdates is
+// false). JSON: {"a":1,"b":"x","c":null}, columns in schema order; CSV: RFC
+// 4180 with the csv.* options.
+//
+// With checkpoints the sink is exactly-once: at a checkpoint's barrier the
+// rolled parts are fsynced and renamed to hidden pending names recording
+// the checkpoint id, and they are renamed to their final names when the
+// checkpoint completes; a restore commits the pending parts of the
+// checkpoint it resumes from and deletes the hidden leftovers of the job's
+// crashed attempt, so committed files hold each row once. Without
+// checkpoints a part is committed when it rolls, at the end of input and
+// when the job stops (at-least-once across reruns). The sink type's comment
+// has the file life cycle.
 package filesystem

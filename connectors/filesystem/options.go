@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/exec/types"
@@ -25,10 +26,11 @@ const (
 	optJSONFailOnMissing  = "json.fail-on-missing-field"
 	optJSONTimestampStd   = "json.timestamp-format.standard"
 	optSinkRollingMaxSize = "sink.rolling-policy.file-size"
+	optSinkRolloverTime   = "sink.rolling-policy.rollover-interval"
 )
 
 var (
-	commonOptions = []string{optPath, optFormat, optSinkRollingMaxSize}
+	commonOptions = []string{optPath, optFormat, optSinkRollingMaxSize, optSinkRolloverTime}
 	csvOptionKeys = []string{optCSVDelimiter, optCSVQuote, optCSVDisableQuote, optCSVNullLiteral,
 		optCSVIgnoreErrors, optCSVAllowComments}
 	jsonOptionKeys = []string{optJSONIgnoreErrors, optJSONFailOnMissing, optJSONTimestampStd}
@@ -44,6 +46,11 @@ const (
 // part file ('sink.rolling-policy.file-size', Flink's default 128 MB).
 const DefaultRollingFileSize = 128 << 20
 
+// DefaultRolloverInterval is the longest time a part file stays open before
+// the sink starts a new one ('sink.rolling-policy.rollover-interval',
+// Flink's default 30 min). It is checked when rows arrive.
+const DefaultRolloverInterval = 30 * time.Minute
+
 // config is a table's parsed filesystem options.
 type config struct {
 	table  string
@@ -53,6 +60,8 @@ type config struct {
 	json   jsonOptions
 	// rollSize is the part file size that triggers a roll.
 	rollSize int64
+	// rollInterval is the part file age that triggers a roll.
+	rollInterval time.Duration
 }
 
 type csvOptions struct {
@@ -100,7 +109,7 @@ func parseConfig(t *connectors.Table) (*config, error) {
 	cfg := &config{
 		table: t.Name, path: opts[optPath], format: format,
 		csv:      csvOptions{delim: ',', quote: '"'},
-		rollSize: DefaultRollingFileSize,
+		rollSize: DefaultRollingFileSize, rollInterval: DefaultRolloverInterval,
 	}
 	if strings.TrimSpace(cfg.path) == "" {
 		return nil, optionError(t.Name, optPath, "must not be empty")
@@ -141,6 +150,13 @@ func parseConfig(t *connectors.Table) (*config, error) {
 			p.err = optionError(t.Name, optSinkRollingMaxSize, "invalid size '%s' (e.g. '128MB')", v)
 		}
 		cfg.rollSize = n
+	}
+	if v, ok := opts[optSinkRolloverTime]; ok && p.err == nil {
+		d, err := parseDuration(v)
+		if err != nil || d <= 0 {
+			p.err = optionError(t.Name, optSinkRolloverTime, "invalid duration '%s' (e.g. '30 min', '10 s')", v)
+		}
+		cfg.rollInterval = d
 	}
 	if p.err != nil {
 		return nil, p.err
@@ -220,6 +236,40 @@ func parseMemorySize(s string) (int64, error) {
 		return 0, fmt.Errorf("'%s' is too large", s)
 	}
 	return n * mul, nil
+}
+
+// parseDuration parses Flink durations: a whole number and an optional
+// unit ("500 ms", "10s", "30 min", "1 h", "2 d"); no unit means
+// milliseconds.
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	var unit time.Duration
+	switch strings.TrimSpace(s[i:]) {
+	case "", "ms", "milli", "millis", "millisecond", "milliseconds":
+		unit = time.Millisecond
+	case "s", "sec", "secs", "second", "seconds":
+		unit = time.Second
+	case "m", "min", "mins", "minute", "minutes":
+		unit = time.Minute
+	case "h", "hour", "hours":
+		unit = time.Hour
+	case "d", "day", "days":
+		unit = 24 * time.Hour
+	default:
+		return 0, fmt.Errorf("unknown unit in '%s'", s)
+	}
+	if n > int64(1<<63-1)/int64(unit) {
+		return 0, fmt.Errorf("'%s' is too large", s)
+	}
+	return time.Duration(n) * unit, nil
 }
 
 // optionError formats "table t: option 'k': <why>".

@@ -3,6 +3,7 @@ package filesystem
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/exec/types"
@@ -27,6 +28,9 @@ func TestValidate(t *testing.T) {
 		{[]string{"path", "/x", "format", "json", "json.fail-on-missing-field", "1"}, "option 'json.fail-on-missing-field': invalid boolean '1'"},
 		{[]string{"path", "/x", "format", "json", "json.timestamp-format.standard", "RFC"}, "option 'json.timestamp-format.standard': invalid value 'RFC'"},
 		{[]string{"path", "/x", "format", "json", "sink.rolling-policy.file-size", "lots"}, "option 'sink.rolling-policy.file-size': invalid size 'lots'"},
+		{[]string{"path", "/x", "format", "json", "sink.rolling-policy.rollover-interval", "soon"}, "option 'sink.rolling-policy.rollover-interval': invalid duration 'soon'"},
+		{[]string{"path", "/x", "format", "json", "sink.rolling-policy.rollover-interval", "0 s"}, "invalid duration '0 s'"},
+		{[]string{"path", "/x", "format", "json", "sink.rolling-policy.rollover-interval", "5 weeks"}, "invalid duration '5 weeks'"},
 	}
 	for _, c := range cases {
 		err := Connector{}.Validate(newTable(schema, c.opts...))
@@ -38,6 +42,7 @@ func TestValidate(t *testing.T) {
 		{"path", "/x", "format", "CSV", "csv.field-delimiter", `\t`, "csv.null-literal", "", "csv.allow-comments", "TRUE"},
 		{"path", "/x", "format", "csv", "csv.disable-quote-character", "true"},
 		{"path", "/x", "format", "json", "json.timestamp-format.standard", "iso-8601", "sink.rolling-policy.file-size", "64 MB"},
+		{"path", "/x", "format", "json", "sink.rolling-policy.rollover-interval", "10 min"},
 	} {
 		if err := (Connector{}).Validate(newTable(schema, ok...)); err != nil {
 			t.Errorf("%v: %v", ok, err)
@@ -45,5 +50,21 @@ func TestValidate(t *testing.T) {
 	}
 	if _, err := connectors.Lookup("filesystem"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"250": 250 * time.Millisecond, "10s": 10 * time.Second, "30 min": 30 * time.Minute,
+		"2 H": 2 * time.Hour, "1d": 24 * time.Hour, " 7 seconds ": 7 * time.Second,
+	} {
+		if got, err := parseDuration(in); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "s", "1.5s", "-1s", "10 fortnights", "99999999999999 d"} {
+		if d, err := parseDuration(bad); err == nil {
+			t.Errorf("parseDuration(%q) = %v, want an error", bad, d)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/exec/types"
@@ -20,27 +21,49 @@ const writeBufferSize = 256 << 10
 
 // sink is the filesystem sink operator of one subtask. It writes its rows,
 // encoded as JSON lines or CSV records, into part files of the directory
-// cfg.path:
+// cfg.path, named after the job id and the subtask so that parallel
+// subtasks never collide:
 //
-//	.part-<id>-<subtask>-<n>.<ext>.inprogress   being written (hidden: readers skip it)
-//	part-<id>-<subtask>-<n>.<ext>               committed by roll()
+//	.part-<id>-<subtask>-<n>.<ext>.inprogress          being written, or rolled and waiting for a checkpoint
+//	.part-<id>-<subtask>-<n>.<ext>.ckpt-<c>.pending    complete, belongs to checkpoint c, not committed
+//	part-<id>-<subtask>-<n>.<ext>                      committed (visible)
 //
-// <id> is the job id (or a random id for an ad-hoc query) and n counts the
-// subtask's parts; names already taken are skipped, so a rerun of the same
-// job never overwrites committed files. roll() flushes, fsyncs and closes
-// the in-progress file and renames it; it runs when a part reaches
-// 'sink.rolling-policy.file-size', at Finish and at Close. So the data is
-// visible once the job has finished or stopped.
+// Hidden names start with '.', so readers (this connector's source, Flink,
+// most tools) skip them. <id> is the job id (or a random id for an ad-hoc
+// query) and n counts the subtask's parts; a final name already taken is
+// skipped, so a rerun of the same job never overwrites committed files. A
+// part is opened by the first row written to it: an empty part produces
+// no file. A part rolls (is closed, after a flush and an fsync) when it
+// reaches 'sink.rolling-policy.file-size', when a row arrives after it has
+// been open 'sink.rolling-policy.rollover-interval', and at each checkpoint.
 //
-// Exactly-once (design §5) comes with checkpoints: at barrier n the sink
-// will roll the part into a pending state (flushed and fsynced, not yet
-// renamed) and record it in checkpoint n; NotifyCheckpointComplete(n) will
-// rename the pending parts of n, and recovery will commit the pending parts
-// of the last completed checkpoint and delete in-progress leftovers. Until
-// then Close commits what was written, also when the job failed.
+// Without checkpoints (TaskContext.Checkpointing false) a rolled part is
+// committed at once (renamed to its final name, directory fsynced), and
+// Finish and Close commit the open part: the data is visible once the job
+// has finished or stopped, and a rerun after a failure writes it again
+// (at-least-once).
+//
+// With checkpoints the sink is exactly-once, a two-phase commit:
+//
+//   - Snapshot(c) rolls the open part and renames every rolled part to its
+//     pending name for c (directory fsynced), then returns the list of all
+//     pending parts not committed yet (of c and of earlier checkpoints that
+//     never completed) with the part counter.
+//   - NotifyCheckpointComplete(c) renames the pending parts of checkpoints
+//     ≤ c to their final names and fsyncs the directory.
+//   - Restore(c, snaps) commits the pending parts the snapshots list (a
+//     part whose pending file is gone was committed already), then deletes
+//     every hidden file left by the subtasks it takes over (in-progress
+//     parts and parts pending for checkpoints after c): their rows are
+//     replayed. A subtask that starts fresh does the same cleanup before it
+//     writes. Cleanup only touches files whose names carry this job's id
+//     and a subtask mapped to this one (j mod parallelism = subtask, so
+//     also after a rescale), never other jobs' files.
+//   - Finish commits nothing (the job's final checkpoint does), and Close
+//     leaves what is not committed hidden, for a restore to settle.
 //
 // Contract: exec.Operator's; the sink accepts +I rows only and releases the
-// batches it is given.
+// batches it is given. All methods run on the subtask's goroutine.
 type sink struct {
 	cfg     *config
 	schema  types.Schema
@@ -49,31 +72,54 @@ type sink struct {
 	jobID   string
 	subtask int
 
-	dir    string
-	prefix string // "part-<id>-<subtask>-"
-	next   int    // number of the next part
-	cur    *partFile
-	w      *bufio.Writer // reused across parts
-	buf    []byte
-	closed bool
+	dir           string
+	id            string // sanitised job id used in names
+	parallelism   int
+	prefix        string // "part-<id>-<subtask>-"
+	next          int    // number of the next part
+	cur           *partFile
+	opened        time.Time // when cur was opened
+	now           func() time.Time
+	w             *bufio.Writer // reused across parts
+	buf           []byte
+	closed        bool
+	checkpointing bool
+	// ready is set once leftovers of earlier attempts are settled (by
+	// Restore, or by the first write of a fresh start).
+	ready bool
+	// rolled are closed, fsynced in-progress parts waiting for the next
+	// snapshot (checkpointing only).
+	rolled []*partFile
+	// pending are the parts made pending by snapshots and not committed
+	// yet, by increasing checkpoint id.
+	pending []pendingPart
 }
 
-// partFile is the open in-progress part.
+// partFile is an in-progress part.
 type partFile struct {
 	f          *os.File
-	tmp, final string
+	tmp, final string // full paths
 	size       int64
 }
 
+// pendingPart is a part that belongs to checkpoint ckpt.
+type pendingPart struct {
+	ckpt  int64
+	final string // base name in the directory
+}
+
 var (
-	_ exec.Operator = (*sink)(nil)
-	_ exec.Opener   = (*sink)(nil)
-	_ exec.Finisher = (*sink)(nil)
-	_ exec.Closer   = (*sink)(nil)
+	_ exec.Operator           = (*sink)(nil)
+	_ exec.Opener             = (*sink)(nil)
+	_ exec.Finisher           = (*sink)(nil)
+	_ exec.Closer             = (*sink)(nil)
+	_ exec.Snapshotter        = (*sink)(nil)
+	_ exec.Restorer           = (*sink)(nil)
+	_ exec.CheckpointListener = (*sink)(nil)
 )
 
 func newSink(cfg *config, schema types.Schema, jobID string, subtask int) *sink {
-	s := &sink{cfg: cfg, schema: schema, jobID: jobID, subtask: subtask, ext: cfg.format}
+	s := &sink{cfg: cfg, schema: schema, jobID: jobID, subtask: subtask, ext: cfg.format, now: time.Now}
 	if cfg.format == formatCSV {
 		s.enc = newCSVEncoder(cfg.csv)
 	} else {
@@ -100,10 +146,15 @@ func (s *sink) Open(tc *exec.TaskContext) error {
 		}
 		id = hex.EncodeToString(r[:])
 	}
+	s.id = id
 	s.subtask = tc.Subtask
-	s.prefix = fmt.Sprintf("part-%s-%d-", id, s.subtask)
+	s.parallelism = max(tc.Parallelism, 1)
+	s.prefix = partPrefix(id, s.subtask)
+	s.checkpointing = tc.Checkpointing
 	return nil
 }
+
+func partPrefix(id string, subtask int) string { return fmt.Sprintf("part-%s-%d-", id, subtask) }
 
 // sanitize keeps a job id usable in a file name.
 func sanitize(id string) string {
@@ -134,6 +185,9 @@ func (s *sink) Process(b *types.Batch, _ exec.Collector) error {
 	if len(s.buf) == 0 {
 		return nil
 	}
+	if err := s.settle(); err != nil {
+		return err
+	}
 	if s.cur == nil {
 		if err := s.openPart(); err != nil {
 			return err
@@ -143,9 +197,22 @@ func (s *sink) Process(b *types.Batch, _ exec.Collector) error {
 		return fmt.Errorf("filesystem sink '%s': %w", s.cur.tmp, err)
 	}
 	s.cur.size += int64(len(s.buf))
-	if s.cur.size >= s.cfg.rollSize {
+	if s.cur.size >= s.cfg.rollSize || s.now().Sub(s.opened) >= s.cfg.rollInterval {
 		return s.roll()
 	}
+	return nil
+}
+
+// settle cleans up after earlier attempts of this job before a fresh start
+// (no Restore) writes anything, when the job takes checkpoints.
+func (s *sink) settle() error {
+	if s.ready || !s.checkpointing {
+		return nil
+	}
+	if err := s.cleanup(nil); err != nil {
+		return err
+	}
+	s.ready = true
 	return nil
 }
 
@@ -155,7 +222,7 @@ func (s *sink) openPart() error {
 		name := fmt.Sprintf("%s%d.%s", s.prefix, s.next, s.ext)
 		s.next++
 		final := filepath.Join(s.dir, name)
-		tmp := filepath.Join(s.dir, "."+name+".inprogress")
+		tmp := filepath.Join(s.dir, inProgressName(name))
 		if _, err := os.Lstat(final); err == nil {
 			continue
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -169,6 +236,7 @@ func (s *sink) openPart() error {
 			return fmt.Errorf("filesystem sink: %w", err)
 		}
 		s.cur = &partFile{f: f, tmp: tmp, final: final}
+		s.opened = s.now()
 		if s.w == nil {
 			s.w = bufio.NewWriterSize(f, writeBufferSize)
 		} else {
@@ -178,14 +246,18 @@ func (s *sink) openPart() error {
 	}
 }
 
-// roll commits the current part, if any: flush, fsync, close, rename to
-// its final name, fsync the directory. The next row opens a new part.
-// Checkpoints will split it into "make pending" (at the barrier) and
-// "commit" (when the checkpoint completes).
-func (s *sink) roll() error {
+func inProgressName(final string) string { return "." + final + ".inprogress" }
+
+func pendingName(final string, ckpt int64) string {
+	return fmt.Sprintf(".%s.ckpt-%d.pending", final, ckpt)
+}
+
+// closePart flushes, fsyncs and closes the open part, if any, and returns
+// it (nil when none was open). The next row opens a new part.
+func (s *sink) closePart() (*partFile, error) {
 	p := s.cur
 	if p == nil {
-		return nil
+		return nil, nil
 	}
 	s.cur = nil
 	err := s.w.Flush()
@@ -195,14 +267,28 @@ func (s *sink) roll() error {
 	if cerr := p.f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(p.tmp, p.final)
-	}
-	if err == nil {
-		err = syncDir(s.dir)
-	}
 	if err != nil {
+		return nil, fmt.Errorf("filesystem sink '%s': %w", p.tmp, err)
+	}
+	return p, nil
+}
+
+// roll closes the open part. Without checkpoints it commits it at once;
+// with checkpoints it waits in s.rolled for the next snapshot.
+func (s *sink) roll() error {
+	p, err := s.closePart()
+	if err != nil || p == nil {
+		return err
+	}
+	if s.checkpointing {
+		s.rolled = append(s.rolled, p)
+		return nil
+	}
+	if err := os.Rename(p.tmp, p.final); err != nil {
 		return fmt.Errorf("filesystem sink '%s': %w", p.final, err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("filesystem sink '%s': %w", s.dir, err)
 	}
 	return nil
 }
@@ -219,15 +305,50 @@ func syncDir(dir string) error {
 	return err
 }
 
-// Finish implements exec.Finisher: the input has ended, commit the part.
-func (s *sink) Finish(exec.Collector) error { return s.roll() }
+// Finish implements exec.Finisher: the input has ended. Without
+// checkpoints it commits everything written; with checkpoints the job's
+// final checkpoint commits it.
+func (s *sink) Finish(exec.Collector) error {
+	if s.checkpointing {
+		return nil
+	}
+	return s.commitAll()
+}
 
-// Close implements exec.Closer. It commits the open part (see the type's
-// comment) and is idempotent.
+// commitAll commits the open, rolled and pending parts (no checkpoints).
+func (s *sink) commitAll() error {
+	if err := s.roll(); err != nil {
+		return err
+	}
+	for _, p := range s.rolled {
+		if err := os.Rename(p.tmp, p.final); err != nil {
+			return fmt.Errorf("filesystem sink '%s': %w", p.final, err)
+		}
+	}
+	s.rolled = nil
+	if len(s.pending) > 0 {
+		return s.commitPending(s.pending[len(s.pending)-1].ckpt)
+	}
+	return nil
+}
+
+// Close implements exec.Closer and is idempotent. Without checkpoints it
+// commits what was written (see the type's comment); with checkpoints it
+// closes the open part and leaves every uncommitted part hidden.
 func (s *sink) Close() error {
 	if s.closed {
 		return nil
 	}
 	s.closed = true
-	return s.roll()
+	if !s.checkpointing {
+		return s.commitAll()
+	}
+	p := s.cur
+	s.cur = nil
+	if p != nil {
+		if err := p.f.Close(); err != nil {
+			return fmt.Errorf("filesystem sink '%s': %w", p.tmp, err)
+		}
+	}
+	return nil
 }

@@ -53,13 +53,15 @@ const readBufferSize = 256 << 10
 // Contract: as exec.Source. Position and SeekTo are called from the
 // subtask's goroutine (SeekTo before the first Next).
 type Source struct {
-	cfg   *config
-	all   []string // every file of the table, sorted
-	files []string // this subtask's files
-	dec   recordDecoder
-	ctx   context.Context
+	cfg *config
+	all []string // every file of the table, sorted
+	// work lists this subtask's files, each with where reading starts in
+	// it (offset 0 unless the source was restored).
+	work []Position
+	dec  recordDecoder
+	ctx  context.Context
 
-	fileIdx int // index in files of the open (or next) file
+	fileIdx int // index in work of the open (or next) file
 	f       *os.File
 	r       *bufio.Reader
 	offset  int64 // of the next record in the open file
@@ -77,14 +79,14 @@ func (s *Source) Open(tc *exec.TaskContext) error {
 	if tc.Ctx != nil {
 		s.ctx = tc.Ctx
 	}
-	s.files = s.files[:0]
+	s.work = s.work[:0]
 	for i := tc.Subtask; i < len(s.all); i += p {
-		s.files = append(s.files, s.all[i])
+		s.work = append(s.work, Position{File: s.all[i]})
 	}
 	if s.seek != nil {
-		s.fileIdx = len(s.files)
-		for i, f := range s.files {
-			if f == s.seek.File {
+		s.fileIdx = len(s.work)
+		for i, w := range s.work {
+			if w.File == s.seek.File {
 				s.fileIdx = i
 				s.offset, s.line = s.seek.Offset, s.seek.Line
 			}
@@ -102,7 +104,7 @@ func (s *Source) Next(b *types.Batch) (bool, error) {
 	}
 	for b.Len() < types.DefaultBatchSize {
 		if s.f == nil {
-			if s.fileIdx >= len(s.files) {
+			if s.fileIdx >= len(s.work) {
 				return true, nil
 			}
 			if err := s.openFile(); err != nil {
@@ -112,22 +114,30 @@ func (s *Source) Next(b *types.Batch) (bool, error) {
 		rec, line, err := s.readRecord()
 		if err == io.EOF {
 			s.closeFile()
-			s.fileIdx++
-			s.offset, s.line = 0, 0
+			s.startFile(s.fileIdx + 1)
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("filesystem source '%s': %w", s.files[s.fileIdx], err)
+			return false, fmt.Errorf("filesystem source '%s': %w", s.work[s.fileIdx].File, err)
 		}
 		if err := decode(s.dec, rec, b); err != nil {
 			if s.cfg.ignoreErrors() {
 				s.skipped++
 				continue
 			}
-			return false, &ParseError{File: s.files[s.fileIdx], Line: line, Format: s.formatName(), Err: err}
+			return false, &ParseError{File: s.work[s.fileIdx].File, Line: line, Format: s.formatName(), Err: err}
 		}
 	}
 	return false, nil
+}
+
+// startFile makes work[i] the next file to read, from its start position.
+func (s *Source) startFile(i int) {
+	s.fileIdx = i
+	s.offset, s.line = 0, 0
+	if i < len(s.work) {
+		s.offset, s.line = s.work[i].Offset, s.work[i].Line
+	}
 }
 
 func (s *Source) formatName() string {
@@ -138,7 +148,7 @@ func (s *Source) formatName() string {
 }
 
 func (s *Source) openFile() error {
-	name := s.files[s.fileIdx]
+	name := s.work[s.fileIdx].File
 	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("filesystem source: %w", err)
@@ -238,10 +248,10 @@ func (s *Source) Skipped() int64 { return s.skipped }
 
 // Position returns where the subtask continues reading.
 func (s *Source) Position() Position {
-	if s.fileIdx >= len(s.files) {
+	if s.fileIdx >= len(s.work) {
 		return Position{}
 	}
-	return Position{File: s.files[s.fileIdx], Offset: s.offset, Line: s.line}
+	return Position{File: s.work[s.fileIdx].File, Offset: s.offset, Line: s.line}
 }
 
 // SeekTo makes the subtask continue at p, a position this subtask returned

@@ -481,5 +481,9 @@ func newTaskStore(tc *exec.TaskContext, codec accCodec, cacheEntries int) accSto
 	if tc.State == nil {
 		return newMapStore()
 	}
-	return newKeyedStore(tc.State, exec.StateNamespace(tc), codec, cacheEntries)
+	ks := newKeyedStore(tc.State, exec.StateNamespace(tc), codec, cacheEntries)
+	if tc.Epoch != nil {
+		ks.ks.SetEpoch(tc.Epoch)
+	}
+	return ks
 }

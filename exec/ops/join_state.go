@@ -319,6 +319,9 @@ func (j *Join) newState(tc *exec.TaskContext) joinState {
 	for side, suffix := range []byte{'L', 'R'} {
 		codec := &joinRowsCodec{l: &j.sides[side].lay}
 		s.ks[side] = state.NewKeyedState[*joinRows](tc.State, append(ns[:len(ns):len(ns)], suffix), codec, cache)
+		if tc.Epoch != nil {
+			s.ks[side].SetEpoch(tc.Epoch)
+		}
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/sluicesql/sluice/exec"
@@ -54,3 +55,25 @@ func (v *Values) Next(b *types.Batch) (bool, error) {
 
 // Close implements exec.Source.
 func (v *Values) Close() error { return nil }
+
+// Snapshot implements exec.Snapshotter: the index of the next row.
+func (v *Values) Snapshot(int64) ([]byte, error) {
+	return binary.AppendUvarint(nil, uint64(v.next)), nil
+}
+
+// Restore implements exec.Restorer: it continues after the rows emitted
+// before the checkpoint. Values sources are restored at their checkpointed
+// parallelism, so there is at most one snapshot.
+func (v *Values) Restore(id int64, snaps [][]byte) error {
+	if len(snaps) > 1 {
+		return fmt.Errorf("values: %d snapshots for one subtask in checkpoint %d", len(snaps), id)
+	}
+	for _, s := range snaps {
+		n, k := binary.Uvarint(s)
+		if k <= 0 || k != len(s) {
+			return fmt.Errorf("values: corrupt snapshot in checkpoint %d", id)
+		}
+		v.next = int(n)
+	}
+	return nil
+}

@@ -16,6 +16,9 @@ type Config struct {
 	Parallelism int
 	// InMemory keeps Badger in memory (tests only); StateDir is then unused.
 	InMemory bool
+	// Settings are initial SET values (for example from a config file);
+	// they are validated like SET.
+	Settings map[string]string
 }
 
 // ResultKind says what a statement returned.

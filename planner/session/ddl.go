@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluicesql/sluice/catalog"
+	"github.com/sluicesql/sluice/checkpoint"
 	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/exec/types"
 	"github.com/sluicesql/sluice/parser"
@@ -210,6 +211,9 @@ func (s *Session) set(st *parser.Set) (*Result, error) {
 // validateSetting checks the keys Sluice acts on; other keys are stored
 // as given, as Flink does.
 func validateSetting(key, value string) error {
+	if checkpoint.IsKey(key) {
+		return checkpoint.Validate(key, value)
+	}
 	switch key {
 	case "parallelism.default":
 		var n int
@@ -397,4 +401,16 @@ func clauseText(text string, off int) string {
 		}
 	}
 	return strings.TrimSpace(text[off:])
+}
+
+// Settings returns a copy of the session's SET values (a client that
+// reconnects passes them to the new session in Config.Settings).
+func (s *Session) Settings() map[string]string {
+	s.execMu.Lock()
+	defer s.execMu.Unlock()
+	out := make(map[string]string, len(s.settings))
+	for k, v := range s.settings {
+		out[k] = v
+	}
+	return out
 }

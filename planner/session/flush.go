@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sluicesql/sluice/exec"
+	"errors"
+
+	"github.com/sluicesql/sluice/checkpoint/runner"
 )
 
 // flush waits until every job running in this process has absorbed every
@@ -70,21 +72,17 @@ func (s *Session) absorb(ctx context.Context, rj *runningJob, versions map[uint6
 			return err
 		}
 	}
-	id := rj.flush.newID()
-	rj.job.InjectBarrier(exec.Barrier{CheckpointID: id})
-	for {
-		done, changed := rj.flush.done(id)
-		if done {
-			return nil
-		}
+	// A completed checkpoint has passed through every operator and been
+	// committed by every sink.
+	if _, err := rj.run.Checkpoint(ctx, false); err != nil && !errors.Is(err, runner.ErrNotRunning) {
 		select {
-		case <-changed:
 		case <-rj.done:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+			return nil // the job ended (FLUSH reports no job failures)
+		default:
 		}
+		return fmt.Errorf("FLUSH: job '%s': %w", rj.id, err)
 	}
+	return nil
 }
 
 // waitSubscribed waits until every source subtask of rj reading built-in
@@ -113,4 +111,20 @@ func (s *Session) waitSubscribed(ctx context.Context, rj *runningJob, id uint64)
 		}
 		wait = min(2*wait, 10*time.Millisecond)
 	}
+}
+
+// Checkpoint takes a checkpoint of every job running in this process and
+// waits until each has completed (jobs that end meanwhile are skipped).
+func (s *Session) Checkpoint(ctx context.Context) error {
+	for _, rj := range s.runningJobs() {
+		if _, err := rj.run.Checkpoint(ctx, false); err != nil && !errors.Is(err, runner.ErrNotRunning) {
+			select {
+			case <-rj.done:
+				continue
+			default:
+			}
+			return fmt.Errorf("checkpoint of job '%s': %w", rj.id, err)
+		}
+	}
+	return nil
 }

@@ -4,30 +4,77 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluicesql/sluice/catalog"
+	"github.com/sluicesql/sluice/checkpoint"
+	"github.com/sluicesql/sluice/checkpoint/runner"
+	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/exec"
+	"github.com/sluicesql/sluice/exec/types"
 	"github.com/sluicesql/sluice/parser"
 	"github.com/sluicesql/sluice/planner"
-	"github.com/sluicesql/sluice/state"
 )
+
+// jobPlan is a durable job ready to run: its plans and what recovery may
+// do with it.
+type jobPlan struct {
+	plans []*planner.Plan
+	// restorable: every source can be rewound to a checkpointed position
+	// (none reads a built-in table).
+	restorable bool
+	// replayable: running the job again from scratch ends with the same
+	// sink contents (every sink is a built-in table with a primary key, or
+	// a materialized view that is cleared first).
+	replayable bool
+	// view is set for a materialized view's job: its rows are cleared
+	// before the job starts from scratch again.
+	view *catalog.View
+}
+
+// newJobPlan classifies plans for recovery.
+func (s *Session) newJobPlan(plans []*planner.Plan, view *catalog.View) *jobPlan {
+	jp := &jobPlan{plans: plans, restorable: true, replayable: true, view: view}
+	for _, p := range plans {
+		for _, t := range planner.TablesRead(p.Root) {
+			if t.Options["connector"] == "" {
+				jp.restorable = false
+			}
+		}
+		if view != nil {
+			continue
+		}
+		sink, ok := p.Root.(*planner.Sink)
+		if !ok || sink.Table.Options["connector"] != "" || len(sink.Table.PrimaryKey) == 0 {
+			jp.replayable = false
+		}
+	}
+	return jp
+}
+
+func (jp *jobPlan) bounded() bool {
+	for _, p := range jp.plans {
+		if !p.Root.Bounded() {
+			return false
+		}
+	}
+	return true
+}
 
 // insert plans INSERT INTO and starts it as a durable job.
 func (s *Session) insert(ins *parser.Insert) (*Result, error) {
-	pl := s.planner()
-	plan, err := pl.PlanInsert(ins)
+	plan, err := s.planner().PlanInsert(ins)
 	if err != nil {
 		return nil, err
 	}
-	j, err := s.startJob(pl, plan, ins.Text(), []string{ins.Table})
+	rj, err := s.startJob(s.newJobPlan([]*planner.Plan{plan}, nil), ins.Text(), []string{ins.Table}, "")
 	if err != nil {
 		return nil, ins.ErrorAt(0, err.Error())
 	}
-	return &Result{Kind: ResultOK, JobID: j.id,
-		Message: fmt.Sprintf("Job '%s' started: %s", j.id, summarize(ins.Text()))}, nil
+	return &Result{Kind: ResultOK, JobID: rj.id,
+		Message: fmt.Sprintf("Job '%s' started: %s", rj.id, summarize(ins.Text()))}, nil
 }
 
 // statementSet plans EXECUTE STATEMENT SET BEGIN insert; ... END as one
@@ -47,22 +94,8 @@ func (s *Session) statementSet(set *parser.StatementSet) (*Result, error) {
 		plans = append(plans, plan)
 		sinks = append(sinks, ins.Table)
 	}
-	cj := &catalog.Job{Name: summarize(set.Text()), SQL: set.Text(), Status: catalog.JobRunning, Sinks: sinks,
-		Created: time.Now(), Updated: time.Now()}
-	if err := s.cat.CreateJob(cj); err != nil {
-		return nil, set.ErrorAt(0, fmt.Sprintf("record job: %v", err))
-	}
-	ph, err := pl.CompileSet(plans, planner.CompileOptions{JobID: cj.ID})
+	rj, err := s.startJob(s.newJobPlan(plans, nil), set.Text(), sinks, "")
 	if err != nil {
-		s.finishJob(cj.ID, err)
-		return nil, set.ErrorAt(0, err.Error())
-	}
-	rj := &runningJob{id: cj.ID, bounded: true, done: make(chan struct{}), flush: newFlushTracker(ph.Graph)}
-	for _, plan := range plans {
-		rj.bounded = rj.bounded && plan.Root.Bounded()
-		rj.noteTables(plan)
-	}
-	if err := s.runPhysical(rj, ph); err != nil {
 		return nil, set.ErrorAt(0, err.Error())
 	}
 	return &Result{Kind: ResultOK, JobID: rj.id,
@@ -90,72 +123,138 @@ func (rj *runningJob) noteTables(plan *planner.Plan) {
 	}
 }
 
-// startJob records the job in the catalog and runs it.
-func (s *Session) startJob(pl *planner.Planner, plan *planner.Plan, sql string, sinks []string) (*runningJob, error) {
-	cj := &catalog.Job{Name: summarize(sql), SQL: sql, Status: catalog.JobRunning, Sinks: sinks,
+// startJob records a new job in the catalog and runs it. name defaults to
+// a summary of sql.
+func (s *Session) startJob(jp *jobPlan, sql string, sinks []string, name string) (*runningJob, error) {
+	if name == "" {
+		name = summarize(sql)
+	}
+	cfg, err := s.checkpointConfig()
+	if err != nil {
+		return nil, err
+	}
+	cj := &catalog.Job{Name: name, SQL: sql, Status: catalog.JobRunning, Sinks: sinks,
 		Created: time.Now(), Updated: time.Now()}
 	if err := s.cat.CreateJob(cj); err != nil {
 		return nil, fmt.Errorf("record job: %w", err)
 	}
-	ph, err := pl.Compile(plan, planner.CompileOptions{JobID: cj.ID})
+	if jp.view != nil {
+		if err := s.cat.UpdateView(jp.view.Name, func(cv *catalog.View) error { cv.JobID = cj.ID; return nil }); err != nil {
+			s.finishJob(cj.ID, err)
+			return nil, err
+		}
+	}
+	rj, err := s.runJob(cj.ID, jp, cfg, false, s.settings[keyRecoveryPath])
 	if err != nil {
 		s.finishJob(cj.ID, err)
-		return nil, err
-	}
-	return s.run(cj.ID, ph, plan)
-}
-
-func (s *Session) run(id string, ph *planner.Physical, plan *planner.Plan) (*runningJob, error) {
-	rj := &runningJob{id: id, bounded: plan.Root.Bounded(), done: make(chan struct{}), flush: newFlushTracker(ph.Graph)}
-	rj.noteTables(plan)
-	if err := s.runPhysical(rj, ph); err != nil {
 		return nil, err
 	}
 	return rj, nil
 }
 
-// runPhysical starts rj's job graph and records its end in the catalog.
-func (s *Session) runPhysical(rj *runningJob, ph *planner.Physical) error {
-	id := rj.id
-	job, err := exec.Run(s.bg, ph.Graph, exec.RunOptions{
-		JobID: id,
-		State: s.store,
-		OnAck: func(a exec.Ack) {
-			if a.Sink {
-				rj.flush.ack(a.Vertex, a.Subtask, a.CheckpointID)
-			}
-		},
-		OnSubtaskFinished: rj.flush.finished,
-	})
+// keyRecoveryPath names the savepoint a new job starts from.
+const keyRecoveryPath = "execution.state-recovery.path"
+
+// checkpointConfig returns the checkpointing configuration of the
+// session's settings.
+func (s *Session) checkpointConfig() (checkpoint.Config, error) {
+	cfg, err := checkpoint.Parse(s.settings, checkpoint.DefaultConfig())
 	if err != nil {
-		s.finishJob(id, err)
-		return err
+		return cfg, err
 	}
-	rj.job = job
+	if cfg.Dir == "" {
+		cfg.Dir = s.ckptDir
+	}
+	return cfg, nil
+}
+
+// compile compiles jp's plans for job id.
+func (s *Session) compile(id string, jp *jobPlan, cfg checkpoint.Config) (*planner.Physical, error) {
+	opts := planner.CompileOptions{JobID: id, Checkpointing: connectors.CheckpointSettings{
+		Enabled: cfg.Interval > 0, ExactlyOnce: cfg.Mode == checkpoint.ExactlyOnce,
+		Interval: cfg.Interval, Timeout: cfg.Timeout, MaxRestartDelay: maxRestartDelay(cfg.Restart),
+	}}
+	pl := s.planner()
+	if len(jp.plans) == 1 {
+		return pl.Compile(jp.plans[0], opts)
+	}
+	return pl.CompileSet(jp.plans, opts)
+}
+
+// maxRestartDelay is the longest a restart strategy waits before a
+// restart.
+func maxRestartDelay(r checkpoint.RestartConfig) time.Duration {
+	switch r.Type {
+	case checkpoint.RestartFixedDelay:
+		return r.Delay
+	case checkpoint.RestartFailureRate:
+		return r.FailureRateDelay
+	case checkpoint.RestartExponentialDelay:
+		return time.Duration(float64(r.MaxBackoff) * (1 + r.JitterFactor))
+	}
+	return 0
+}
+
+// runJob starts job id under a checkpoint runner. resume says the job ran
+// in an earlier process and continues from its latest checkpoint.
+func (s *Session) runJob(id string, jp *jobPlan, cfg checkpoint.Config, resume bool, recoveryPath string) (*runningJob, error) {
+	ph, err := s.compile(id, jp, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !jp.restorable && !jp.replayable {
+		// Starting it again from scratch would write its rows twice.
+		cfg.Restart.Type = checkpoint.RestartNone
+	}
+	rj := &runningJob{id: id, bounded: jp.bounded(), done: make(chan struct{})}
+	for _, p := range jp.plans {
+		rj.noteTables(p)
+	}
+	var reset func() error
+	if jp.view != nil {
+		v := jp.view
+		reset = func() error {
+			t := viewTable(v, s.cfg.StateDir)
+			return s.tables.Truncate(v.ID, t.Schema.Types(), t.PrimaryKey)
+		}
+	}
+	graph := ph.Graph
+	spec := runner.Spec{
+		JobID: id,
+		Build: func() (*exec.JobGraph, error) {
+			g := *graph
+			g.Vertices = append([]exec.Vertex(nil), graph.Vertices...)
+			return &g, nil
+		},
+		Config: cfg, State: s.store, Checkpoints: &checkpoint.Store{Dir: cfg.Dir},
+		Restorable: jp.restorable, Reset: reset, Resume: resume, RecoveryPath: recoveryPath,
+		Logf: func(f string, a ...any) { log.Printf(f, a...) },
+	}
+	if recoveryPath != "" && !jp.restorable {
+		return nil, fmt.Errorf("'%s' is set but the job reads built-in tables, which cannot be restored from a savepoint", keyRecoveryPath)
+	}
+	r, err := runner.Start(s.bg, spec)
+	if err != nil {
+		return nil, err
+	}
+	rj.run = r
 	s.mu.Lock()
 	s.jobs[id] = rj
 	s.mu.Unlock()
 	go func() {
-		err := job.Wait()
+		err := r.Wait()
 		rj.err = err
 		if s.bg.Err() == nil {
 			// A job stopped by Close stays RUNNING in the catalog: it is
 			// resumed when the state dir is opened again.
 			s.finishJob(id, err)
-			s.dropJobState(id)
 		}
 		s.mu.Lock()
 		delete(s.jobs, id)
 		s.mu.Unlock()
 		close(rj.done)
 	}()
-	return nil
-}
-
-// dropJobState deletes the operator state of a job that has ended: nothing
-// restores it (a resumed job starts again under a new id).
-func (s *Session) dropJobState(id string) {
-	_, _ = s.store.DeletePrefix(state.JobNamespace(id))
+	return rj, nil
 }
 
 // finishJob records a job's end in the catalog.
@@ -166,7 +265,7 @@ func (s *Session) finishJob(id string, err error) {
 		case err == nil:
 			j.Status = catalog.JobFinished
 		case errors.Is(err, context.Canceled):
-			if j.Status != catalog.JobCanceled {
+			if j.Status != catalog.JobCanceled && j.Status != catalog.JobStopped {
 				j.Status = catalog.JobCanceled
 			}
 		default:
@@ -204,15 +303,13 @@ func (s *Session) WaitJobs(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ResumeJobs handles jobs the catalog lists as running from an earlier
-// process. A materialized view's job is rebuilt from scratch: its rows are
-// cleared and a new job recomputes them from its inputs (exact, since
-// its inputs are the current contents of tables). An INSERT into a
-// built-in table with a primary key is re-run from the start: its upserts
-// are idempotent. Other jobs cannot resume from where they stopped without
-// checkpoints (a later issue), and re-running them would write rows twice,
-// so each is marked FAILED with the reason. It returns how many jobs were
-// resumed.
+// ResumeJobs resumes the jobs the catalog lists as running from an earlier
+// process, each under its own id from its latest completed checkpoint. A
+// job that reads built-in tables cannot be rewound; it starts again from
+// scratch when that is exact (a materialized view, whose rows are cleared
+// first, or an INSERT into a built-in table with a primary key, whose
+// upserts are idempotent) and is marked FAILED with the reason otherwise.
+// It returns how many jobs were resumed.
 func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 	views := map[string]*catalog.View{}
 	for _, v := range s.cat.Views() {
@@ -231,109 +328,80 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 		if running {
 			continue
 		}
-		// Whatever happens to the job below, its old operator state is
-		// never read again.
-		s.dropJobState(j.ID)
-		if v := views[j.ID]; v != nil {
-			if err := s.rebuildView(v, j.ID); err != nil {
-				return resumed, fmt.Errorf("resume materialized view '%s': %w", v.Name, err)
+		jp, err := s.planStored(j, views[j.ID])
+		if err == nil && !jp.restorable && !jp.replayable {
+			err = errors.New("it reads built-in tables, which cannot be rewound to a checkpoint, and its sinks cannot absorb a replay from the start")
+		}
+		var cfg checkpoint.Config
+		if err == nil {
+			cfg, err = s.checkpointConfig()
+		}
+		if err == nil {
+			_, err = s.runJob(j.ID, jp, cfg, true, "")
+		}
+		if err != nil {
+			uerr := s.cat.UpdateJob(j.ID, func(j *catalog.Job) error {
+				j.Status = catalog.JobFailed
+				j.Error = fmt.Sprintf("cannot resume after the engine stopped: %v", err)
+				j.Updated = time.Now()
+				return nil
+			})
+			if uerr != nil {
+				return resumed, uerr
 			}
-			resumed++
 			continue
 		}
-		newID, err := s.rerunUpsertJob(j)
-		if err != nil {
-			return resumed, err
-		}
-		if newID != "" {
-			resumed++
-			continue
-		}
-		err = s.cat.UpdateJob(j.ID, func(j *catalog.Job) error {
-			j.Status = catalog.JobFailed
-			j.Error = "the engine stopped while the job ran; resuming needs checkpoints, which are not implemented yet"
-			j.Updated = time.Now()
-			return nil
-		})
-		if err != nil {
-			return resumed, err
-		}
+		resumed++
 	}
 	return resumed, nil
 }
 
-// rerunUpsertJob restarts from scratch an INSERT job that writes into a
-// built-in table with a primary key: the re-run upserts the same rows
-// again, so over inputs that did not change (built-in tables cannot change
-// while the engine is down; datagen is deterministic) the table ends as if
-// the job had never stopped. It returns the new job's id, or "" when the
-// job is not of that kind.
-func (s *Session) rerunUpsertJob(j *catalog.Job) (string, error) {
+// planStored plans a job from the statement the catalog recorded.
+func (s *Session) planStored(j *catalog.Job, view *catalog.View) (*jobPlan, error) {
 	stmts, err := parser.Parse(j.SQL)
-	if err != nil || len(stmts) != 1 {
-		return "", nil
+	if err != nil {
+		return nil, err
 	}
-	ins, ok := stmts[0].(*parser.Insert)
-	if !ok {
-		return "", nil
-	}
-	t, err := s.cat.Table(ins.Table)
-	if err != nil || t.Options["connector"] != "" || len(t.PrimaryKey) == 0 {
-		return "", nil
+	if len(stmts) != 1 {
+		return nil, fmt.Errorf("stored statement of job '%s' is not one statement", j.ID)
 	}
 	pl := s.planner()
-	plan, err := pl.PlanInsert(ins)
-	if err != nil {
-		return "", nil
+	switch x := stmts[0].(type) {
+	case *parser.CreateView:
+		if view == nil {
+			return nil, fmt.Errorf("job '%s' belongs to no materialized view", j.ID)
+		}
+		plan, err := pl.PlanQuery(x.Query, true)
+		if err != nil {
+			return nil, err
+		}
+		sinkPlan, err := pl.PlanSink(plan, viewTable(view, s.cfg.StateDir))
+		if err != nil {
+			return nil, err
+		}
+		return s.newJobPlan([]*planner.Plan{sinkPlan}, view), nil
+	case *parser.Insert:
+		plan, err := pl.PlanInsert(x)
+		if err != nil {
+			return nil, err
+		}
+		return s.newJobPlan([]*planner.Plan{plan}, nil), nil
+	case *parser.StatementSet:
+		var plans []*planner.Plan
+		for _, ins := range x.Inserts {
+			plan, err := pl.PlanInsert(ins)
+			if err != nil {
+				return nil, err
+			}
+			plans = append(plans, plan)
+		}
+		return s.newJobPlan(plans, nil), nil
 	}
-	rj, err := s.startJob(pl, plan, ins.Text(), []string{ins.Table})
-	if err != nil {
-		return "", fmt.Errorf("resume job '%s': %w", j.ID, err)
-	}
-	return rj.id, s.cat.UpdateJob(j.ID, func(old *catalog.Job) error {
-		old.Status = catalog.JobStopped
-		old.Error = fmt.Sprintf("the engine stopped; the job was re-run as '%s' (its upserts are idempotent)", rj.id)
-		old.Updated = time.Now()
-		return nil
-	})
+	return nil, fmt.Errorf("stored statement of job '%s' is a %T", j.ID, stmts[0])
 }
 
-// rebuildView clears a materialized view's rows and starts a new job that
-// recomputes them; the old job is marked STOPPED.
-func (s *Session) rebuildView(v *catalog.View, oldJob string) error {
-	t := viewTable(v, s.cfg.StateDir)
-	if err := s.tables.Truncate(v.ID, t.Schema.Types(), t.PrimaryKey); err != nil {
-		return err
-	}
-	stmts, err := parser.Parse(v.SQL)
-	if err != nil {
-		return err
-	}
-	cv, ok := stmts[0].(*parser.CreateView)
-	if !ok || len(stmts) != 1 {
-		return fmt.Errorf("stored statement is not CREATE MATERIALIZED VIEW")
-	}
-	pl := s.planner()
-	plan, err := pl.PlanQuery(cv.Query, true)
-	if err != nil {
-		return err
-	}
-	rj, err := s.startViewJob(pl, plan, v)
-	if err != nil {
-		return err
-	}
-	return s.cat.UpdateJob(oldJob, func(j *catalog.Job) error {
-		j.Status = catalog.JobStopped
-		j.Error = fmt.Sprintf("the engine stopped; the view is recomputed by job '%s'", rj.id)
-		j.Updated = time.Now()
-		return nil
-	})
-}
-
-func (s *Session) stopJob(st *parser.StopJob) (*Result, error) {
-	if st.WithSavepoint {
-		return nil, st.ErrorAt(0, "STOP JOB ... WITH SAVEPOINT is not supported yet")
-	}
+// stopJob stops a running job, optionally taking a savepoint first.
+func (s *Session) stopJob(ctx context.Context, st *parser.StopJob) (*Result, error) {
 	s.mu.Lock()
 	rj := s.jobs[st.ID]
 	s.mu.Unlock()
@@ -343,85 +411,30 @@ func (s *Session) stopJob(st *parser.StopJob) (*Result, error) {
 		}
 		return nil, st.ErrorAt(0, fmt.Sprintf("job '%s' is not running", st.ID))
 	}
+	if st.WithSavepoint {
+		dir := s.settings["state.savepoints.dir"]
+		if dir == "" {
+			dir = s.savepointDir
+		}
+		_ = s.cat.UpdateJob(st.ID, func(j *catalog.Job) error {
+			j.Status = catalog.JobStopped
+			j.Updated = time.Now()
+			return nil
+		})
+		path, err := rj.run.StopWithSavepoint(ctx, dir)
+		if err != nil {
+			_ = s.cat.UpdateJob(st.ID, func(j *catalog.Job) error { j.Status = catalog.JobRunning; return nil })
+			return nil, st.ErrorAt(0, fmt.Sprintf("stop job '%s' with savepoint: %v", st.ID, err))
+		}
+		<-rj.done
+		return rowsResult(stringSchema("savepoint path"), [][]types.Datum{{types.StringDatum(path)}}), nil
+	}
 	_ = s.cat.UpdateJob(st.ID, func(j *catalog.Job) error {
 		j.Status = catalog.JobCanceled
 		j.Updated = time.Now()
 		return nil
 	})
-	rj.job.Cancel()
+	rj.run.Cancel()
 	<-rj.done
 	return ok(fmt.Sprintf("Job '%s' stopped.", st.ID)), nil
-}
-
-// flushTracker counts, per barrier, the sink subtasks that acknowledged it
-// or have finished, so FLUSH knows when a job has absorbed its input.
-type flushTracker struct {
-	mu      sync.Mutex
-	sinks   map[[2]int]bool // (vertex, subtask) of sink subtasks
-	acked   map[int64]map[[2]int]bool
-	finish  map[[2]int]bool
-	changed chan struct{}
-	nextID  int64
-}
-
-func newFlushTracker(g *exec.JobGraph) *flushTracker {
-	ft := &flushTracker{sinks: map[[2]int]bool{}, acked: map[int64]map[[2]int]bool{},
-		finish: map[[2]int]bool{}, changed: make(chan struct{})}
-	hasDownstream := map[int]bool{}
-	for _, v := range g.Vertices {
-		for _, e := range v.Inputs {
-			hasDownstream[e.From] = true
-		}
-	}
-	for i, v := range g.Vertices {
-		if !hasDownstream[i] {
-			for st := 0; st < v.Parallelism; st++ {
-				ft.sinks[[2]int{i, st}] = true
-			}
-		}
-	}
-	return ft
-}
-
-func (ft *flushTracker) signal() {
-	close(ft.changed)
-	ft.changed = make(chan struct{})
-}
-
-func (ft *flushTracker) ack(vertex, subtask int, id int64) {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	if ft.acked[id] == nil {
-		ft.acked[id] = map[[2]int]bool{}
-	}
-	ft.acked[id][[2]int{vertex, subtask}] = true
-	ft.signal()
-}
-
-func (ft *flushTracker) finished(vertex, subtask int) {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	ft.finish[[2]int{vertex, subtask}] = true
-	ft.signal()
-}
-
-// done reports whether every sink subtask acknowledged barrier id or
-// finished, and otherwise returns a channel closed on the next change.
-func (ft *flushTracker) done(id int64) (bool, <-chan struct{}) {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	for k := range ft.sinks {
-		if !ft.acked[id][k] && !ft.finish[k] {
-			return false, ft.changed
-		}
-	}
-	delete(ft.acked, id)
-	return true, nil
-}
-
-func (ft *flushTracker) newID() int64 {
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	ft.nextID++
-	return ft.nextID
 }

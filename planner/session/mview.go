@@ -3,7 +3,6 @@ package session
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/sluicesql/sluice/catalog"
 	"github.com/sluicesql/sluice/connectors"
@@ -68,20 +67,7 @@ func (s *Session) startViewJob(pl *planner.Planner, plan *planner.Plan, v *catal
 	if err != nil {
 		return nil, err
 	}
-	cj := &catalog.Job{Name: "materialized view " + v.Name, SQL: v.SQL, Status: catalog.JobRunning,
-		Sinks: []string{v.Name}, Created: time.Now(), Updated: time.Now()}
-	if err := s.cat.CreateJob(cj); err != nil {
-		return nil, fmt.Errorf("record job: %w", err)
-	}
-	if err := s.cat.UpdateView(v.Name, func(cv *catalog.View) error { cv.JobID = cj.ID; return nil }); err != nil {
-		return nil, err
-	}
-	ph, err := pl.Compile(sinkPlan, planner.CompileOptions{JobID: cj.ID})
-	if err != nil {
-		s.finishJob(cj.ID, err)
-		return nil, err
-	}
-	return s.run(cj.ID, ph, sinkPlan)
+	return s.startJob(s.newJobPlan([]*planner.Plan{sinkPlan}, v), v.SQL, []string{v.Name}, "materialized view "+v.Name)
 }
 
 // viewTable is the built-in table holding a materialized view's rows.
@@ -153,7 +139,7 @@ func (s *Session) dropMaterializedView(name string, ifExists bool) error {
 	s.mu.Unlock()
 	if rj != nil {
 		_ = s.cat.UpdateJob(rj.id, func(j *catalog.Job) error { j.Status = catalog.JobCanceled; return nil })
-		rj.job.Cancel()
+		rj.run.Cancel()
 		<-rj.done
 	}
 	return s.cat.DropView(name, ifExists)

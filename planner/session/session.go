@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -11,10 +13,10 @@ import (
 	"time"
 
 	"github.com/sluicesql/sluice/catalog"
+	"github.com/sluicesql/sluice/checkpoint/runner"
 	"github.com/sluicesql/sluice/connectors"
 	_ "github.com/sluicesql/sluice/connectors/all" // link every connector
 	"github.com/sluicesql/sluice/connectors/builtin"
-	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/parser"
 	"github.com/sluicesql/sluice/planner"
 	"github.com/sluicesql/sluice/state"
@@ -40,12 +42,17 @@ type Session struct {
 	// bg is the parent context of jobs; cancelled by Close.
 	bg     context.Context
 	cancel context.CancelFunc
+
+	// ckptDir is the default state.checkpoints.dir, savepointDir the
+	// default state.savepoints.dir; tmpDir (in-memory sessions) holds both
+	// and is removed by Close.
+	ckptDir, savepointDir, tmpDir string
 }
 
 // runningJob is a job running in this process.
 type runningJob struct {
 	id      string
-	job     *exec.Job
+	run     *runner.Runner
 	bounded bool
 	done    chan struct{}
 	err     error
@@ -53,7 +60,6 @@ type runningJob struct {
 	// scans.
 	tables []string
 	reads  []string
-	flush  *flushTracker
 }
 
 // Open opens (creating if needed) the state directory and its catalog.
@@ -82,6 +88,24 @@ func Open(cfg Config) (*Session, error) {
 		jobs:     map[string]*runningJob{},
 	}
 	s.bg, s.cancel = context.WithCancel(context.Background())
+	base := cfg.StateDir
+	if cfg.InMemory {
+		dir, err := os.MkdirTemp("", "sluice-mem-")
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		s.tmpDir, base = dir, dir
+	}
+	s.ckptDir = filepath.Join(base, "checkpoints")
+	s.savepointDir = filepath.Join(base, "savepoints")
+	for k, v := range cfg.Settings {
+		if err := validateSetting(k, v); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("setting '%s': %w", k, err)
+		}
+		s.settings[k] = v
+	}
 	return s, nil
 }
 
@@ -103,7 +127,11 @@ func (s *Session) Close() error {
 	for _, j := range jobs {
 		<-j.done
 	}
-	return s.store.Close()
+	err := s.store.Close()
+	if s.tmpDir != "" {
+		_ = os.RemoveAll(s.tmpDir)
+	}
+	return err
 }
 
 // Execute parses script and runs its statements in order, calling each
@@ -180,7 +208,7 @@ func (s *Session) dispatch(ctx context.Context, st parser.Statement) (*Result, e
 	case *parser.Flush:
 		return s.flush(ctx)
 	case *parser.StopJob:
-		return s.stopJob(x)
+		return s.stopJob(ctx, x)
 	case *parser.Delete:
 		return s.deleteRows(ctx, x)
 	case *parser.Update:
@@ -224,6 +252,15 @@ func (a *catalogAdapter) Relation(name string) (*planner.Relation, error) {
 		cols[i] = c.Name
 	}
 	return &planner.Relation{ViewName: v.Name, ViewQuery: v.QuerySQL, ViewColumns: cols}, nil
+}
+
+// Watermark implements planner.WatermarkCatalog.
+func (a *catalogAdapter) Watermark(name string) (column, exprSQL string, ok bool) {
+	t, _, err := a.s.cat.Lookup(name)
+	if err != nil || t == nil || t.Watermark == nil {
+		return "", "", false
+	}
+	return t.Watermark.Column, t.Watermark.ExprSQL, true
 }
 
 // Connector implements planner.Catalog.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"math"
 
 	"github.com/sluicesql/sluice/exec/types"
 	"github.com/sluicesql/sluice/state"
@@ -195,20 +195,12 @@ func TestEndedJobStateDropped(t *testing.T) {
 	}
 	jobs := runQuery(t, s, "SHOW JOBS;")
 	id := jobs[0][0]
-	stateKeys := func() int {
-		count := 0
-		err := s.store.DB().View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: state.JobNamespace(id)})
-			defer it.Close()
-			for it.Rewind(); it.Valid(); it.Next() {
-				count++
-			}
-			return nil
-		})
+	stateKeys := func() int64 {
+		n, err := s.store.NamespaceKeys(state.JobNamespace(id), math.MaxUint64)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return count
+		return n
 	}
 	if n := stateKeys(); n == 0 {
 		t.Fatalf("no state keys for running job %s after FLUSH", id)

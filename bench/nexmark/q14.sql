@@ -1,0 +1,14 @@
+-- Query 14: calculation. Converted prices in a range, the time of day, and
+-- the number of 'c' in extra (a user-defined function in nexmark-flink,
+-- written here with built-in functions).
+INSERT INTO nexmark_q14
+SELECT auction, bidder, 0.908 * price AS price,
+       CASE
+         WHEN HOUR(dateTime) >= 8 AND HOUR(dateTime) <= 18 THEN 'dayTime'
+         WHEN HOUR(dateTime) <= 6 OR HOUR(dateTime) >= 20 THEN 'nightTime'
+         ELSE 'otherTime'
+       END AS bidTimeType,
+       dateTime, extra,
+       CHAR_LENGTH(extra) - CHAR_LENGTH(REPLACE(extra, 'c', '')) AS c_counts
+FROM bid
+WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000;

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -104,6 +105,7 @@ const stateDirUsage = "`directory` of the catalog, built-in tables and job state
 type engineFlags struct {
 	stateDir    string
 	parallelism int
+	configFile  string
 }
 
 // defaultStateDir is the default of --state-dir.
@@ -121,6 +123,7 @@ func newFlagSet(name, synopsis string, w io.Writer, ef *engineFlags, stateDir, s
 	}
 	fs.StringVar(&ef.stateDir, "state-dir", stateDir, stateDirUsage)
 	fs.IntVar(&ef.parallelism, "parallelism", runtime.NumCPU(), "default parallelism of jobs (parallelism.default)")
+	fs.StringVar(&ef.configFile, "config", "", "read initial settings from `FILE` (lines 'key: value' as in Flink's config.yaml, or 'key = value'; # comments)")
 	return fs
 }
 
@@ -141,7 +144,45 @@ func (ef *engineFlags) config() (session.Config, error) {
 	if ef.parallelism < 1 {
 		return session.Config{}, fmt.Errorf("--parallelism must be at least 1, got %d", ef.parallelism)
 	}
-	return session.Config{StateDir: ef.stateDir, Parallelism: ef.parallelism}, nil
+	cfg := session.Config{StateDir: ef.stateDir, Parallelism: ef.parallelism}
+	if ef.configFile != "" {
+		settings, err := readConfigFile(ef.configFile)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Settings = settings
+	}
+	return cfg, nil
+}
+
+// readConfigFile reads settings from a flat config file: one 'key: value'
+// (Flink's config.yaml style) or 'key = value' per line; blank lines and
+// lines starting with # are ignored; values may be quoted.
+func readConfigFile(name string) (map[string]string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	out := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if eq := strings.Index(line, "="); eq >= 0 && (!ok || eq < len(k)) {
+			k, v, ok = line[:eq], line[eq+1:], true
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--config %s:%d: want 'key: value', got %q", name, i+1, line)
+		}
+		if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // openSession opens a session on the flags' state dir.

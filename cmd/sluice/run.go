@@ -61,7 +61,7 @@ func cmdRun(args []string, std stdio) int {
 		return exitError
 	}
 	if hasFile || hasScript {
-		err = runScript(ctx, s, *script, f, std)
+		err = resumeThenRun(ctx, s, *script, f, std, ef.stateDir)
 	} else {
 		err = resumeJobs(ctx, s, ef.stateDir, std.err)
 	}
@@ -126,6 +126,19 @@ func runScript(ctx context.Context, s *session.Session, script string, f format,
 		return err
 	}
 	return s.WaitJobs(ctx)
+}
+
+// resumeThenRun resumes the jobs of an earlier run, which continue
+// alongside the script's, then runs the script.
+func resumeThenRun(ctx context.Context, s *session.Session, script string, f format, std stdio, stateDir string) error {
+	n, err := s.ResumeJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("resume jobs: %w", err)
+	}
+	if n > 0 {
+		fmt.Fprintf(std.err, "Resumed %d job(s) from %s.\n", n, stateDir)
+	}
+	return runScript(ctx, s, script, f, std)
 }
 
 // resumeJobs restarts the durable jobs of the state dir and waits for them.

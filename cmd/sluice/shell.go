@@ -69,6 +69,11 @@ func cmdShell(args []string, std stdio) int {
 		fmt.Fprintf(std.err, "sluice shell: %v\n", err)
 		return exitError
 	}
+	if n, err := s.ResumeJobs(context.Background()); err != nil {
+		fmt.Fprintf(std.err, "sluice shell: resume jobs: %v\n", err)
+	} else if n > 0 {
+		fmt.Fprintf(std.err, "Resumed %d job(s) from %s.\n", n, ef.stateDir)
+	}
 	sh := &shell{s: s, out: bufio.NewWriter(std.out), errw: std.err}
 	var code int
 	if isTerminal(std.in) {

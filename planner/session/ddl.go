@@ -247,12 +247,13 @@ func (s *Session) show(sh *parser.Show) (*Result, error) {
 		}
 		return rowsResult(stringSchema("view name"), rows), nil
 	case parser.ShowJobs:
-		for _, j := range s.cat.Jobs() {
-			rows = append(rows, []types.Datum{types.StringDatum(j.ID), types.StringDatum(j.Name),
-				types.StringDatum(string(j.Status)), types.StringDatum(j.Created.UTC().Format("2006-01-02 15:04:05")),
-				types.StringDatum(j.Error)})
+		return s.showJobs(), nil
+	case parser.ShowCheckpoints:
+		r, err := s.showCheckpoints(sh.Target)
+		if err != nil {
+			return nil, sh.ErrorAt(0, err.Error())
 		}
-		return rowsResult(stringSchema("job id", "name", "status", "created", "error"), rows), nil
+		return r, nil
 	case parser.ShowCreateTable:
 		t, _, err := s.cat.Lookup(sh.Target)
 		if err != nil {

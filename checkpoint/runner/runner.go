@@ -205,7 +205,7 @@ func (r *Runner) loop() {
 		err := r.attempt(first)
 		first = false
 		if err == nil {
-			r.cleanup(true)
+			r.cleanup()
 			return
 		}
 		if r.ctx.Err() != nil {
@@ -213,9 +213,14 @@ func (r *Runner) loop() {
 			cancelled := r.cancelled
 			r.mu.Unlock()
 			if cancelled && r.spec.Config.Retention == checkpoint.DeleteOnCancellation {
-				r.cleanup(false)
+				r.cleanup()
 			}
 			r.err = context.Canceled
+			return
+		}
+		var perm *permanentError
+		if errors.As(err, &perm) {
+			r.err = perm.err
 			return
 		}
 		delay, ok, reason := restarter.Failure(time.Now(), attemptStart)
@@ -241,7 +246,7 @@ func (r *Runner) loop() {
 
 // cleanup deletes the job's checkpoints and state once it has ended for
 // good (finished, or cancelled with DELETE_ON_CANCELLATION).
-func (r *Runner) cleanup(finished bool) {
+func (r *Runner) cleanup() {
 	if err := r.spec.Checkpoints.DeleteJob(r.spec.JobID); err != nil {
 		r.spec.Logf("job %s: delete checkpoints: %v", r.spec.JobID, err)
 	}
@@ -251,7 +256,6 @@ func (r *Runner) cleanup(finished bool) {
 	if _, err := r.spec.State.DeletePrefix(state.JobNamespace(r.spec.JobID)); err != nil {
 		r.spec.Logf("job %s: delete state: %v", r.spec.JobID, err)
 	}
-	_ = finished
 }
 
 // restorePoint decides where an attempt starts: it returns the checkpoint
@@ -274,6 +278,12 @@ func (r *Runner) restorePoint(first bool) (*checkpoint.Metadata, uint64, bool, e
 		}
 		if err != nil {
 			return nil, 0, false, fmt.Errorf("find latest checkpoint: %w", err)
+		}
+		if md == nil && len(skipped) > 0 {
+			// Starting from scratch would replay what committed sinks
+			// already hold: refuse, and say why.
+			return nil, 0, false, fmt.Errorf("cannot restore job %s: its checkpoints are unusable and no earlier one is retained (%v); raise %s to keep more",
+				r.spec.JobID, errors.Join(skipped...), checkpoint.KeyNumRetained)
 		}
 		if md != nil {
 			ts, n, err := st.RestoreNamespace(ns, md.WriteTs)
@@ -314,7 +324,8 @@ func (r *Runner) restorePoint(first bool) (*checkpoint.Metadata, uint64, bool, e
 func (r *Runner) attempt(first bool) error {
 	md, startTs, fromSavepoint, err := r.restorePoint(first)
 	if err != nil {
-		return err
+		// Restarting cannot help when the job cannot be restored.
+		return &permanentError{err}
 	}
 	// Keep the versions the job may be restored to until its next
 	// checkpoint completes (then pinOldest moves the pin on).
@@ -477,6 +488,12 @@ type requestEvent struct {
 }
 
 var errAttemptEnded = errors.New("the job attempt ended")
+
+// permanentError is a failure the restart strategy must not retry.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
 
 func newDriver(r *Runner, g *exec.JobGraph, nextID int64, startTs uint64) *driver {
 	d := &driver{r: r, g: g, taskIndex: map[[2]int]int{}, events: make(chan any, 256),

@@ -37,6 +37,22 @@ type Join struct {
 	// LeftKeys and RightKeys are set by planJoins.
 	LeftKeys, RightKeys []int
 	Residual            expr.Expr
+	// Interval is set by planJoins when the join is an interval join: both
+	// inputs append-only with rowtime attributes that Cond bounds (the
+	// bounds are then not in Residual).
+	Interval *IntervalBounds
+}
+
+// IntervalBounds are the time bounds of an interval join: a pair joins
+// when right.RightTime + Lower <= left.LeftTime <= right.RightTime + Upper
+// (microseconds, inclusive). LeftTime indexes the left input, RightTime
+// the right one.
+type IntervalBounds struct {
+	LeftTime, RightTime int
+	Lower, Upper        int64
+	// LowerOpen and UpperOpen record that a bound was written strict (<
+	// or >), for EXPLAIN; Lower and Upper already account for it.
+	LowerOpen, UpperOpen bool
 }
 
 // Fields implements Node.
@@ -62,13 +78,23 @@ func (j *Join) Fields() []Field {
 	return fs
 }
 
+// interval returns the interval bounds of j: Interval once planJoins has
+// run, before that what planJoins will find in Cond.
+func (j *Join) interval() *IntervalBounds {
+	if j.Interval != nil || j.Cond == nil || j.LeftKeys != nil || j.Residual != nil {
+		return j.Interval
+	}
+	iv, _ := intervalBounds(j, expr.Conjuncts(j.Cond))
+	return iv
+}
+
 // Inputs implements Node.
 func (j *Join) Inputs() []Node { return []Node{j.Left, j.Right} }
 
 // Mode implements Node.
 func (j *Join) Mode() connectors.ChangelogMode {
 	appendOnly := j.Left.Mode() == connectors.AppendOnly && j.Right.Mode() == connectors.AppendOnly
-	if appendOnly && (j.Kind == InnerJoin || j.Kind == SemiJoin) {
+	if appendOnly && (j.Kind == InnerJoin || j.Kind == SemiJoin || j.interval() != nil) {
 		return connectors.AppendOnly
 	}
 	return connectors.Retract
@@ -86,6 +112,28 @@ func (j *Join) describe() string {
 			eqs = append(eqs, all[j.LeftKeys[i]].Name+" = "+all[len(j.Left.Fields())+j.RightKeys[i]].Name)
 		}
 		parts = append(parts, "keys=["+strings.Join(eqs, ", ")+"]")
+	}
+	if iv := j.Interval; iv != nil {
+		l, r := all[iv.LeftTime], all[len(j.Left.Fields())+iv.RightTime]
+		ln, rn := l.Name, r.Name
+		if l.Qualifier != "" && r.Qualifier != "" {
+			ln, rn = l.Qualifier+"."+ln, r.Qualifier+"."+rn
+		}
+		lo, lop := iv.Lower, ">="
+		if iv.LowerOpen {
+			lo, lop = lo-1, ">"
+		}
+		hi, hop := iv.Upper, "<="
+		if iv.UpperOpen {
+			hi, hop = hi+1, "<"
+		}
+		parts = append(parts, fmt.Sprintf("interval=[%s %s %s%s AND %s %s %s%s]", ln, lop, rn, signedMicros(lo), ln, hop, rn, signedMicros(hi)))
+		if j.Residual != nil {
+			parts = append(parts, "residual=["+exprString(j.Residual, all)+"]")
+		}
+		return "IntervalJoin(type=[" + joinNames[j.Kind] + "], " + strings.Join(parts, ", ") + ")"
+	}
+	if len(j.LeftKeys) > 0 {
 		if j.Residual != nil {
 			parts = append(parts, "residual=["+exprString(j.Residual, all)+"]")
 		}
@@ -389,6 +437,7 @@ func splitJoin(j *Join) (Node, error) {
 			residual = append(residual, c)
 		}
 	}
+	interval, residual := intervalBounds(j, residual)
 	if len(lkeys) == 0 && (j.Kind == RightJoin || j.Kind == FullJoin || j.Kind == LeftJoin && j.Cond != nil) {
 		return nil, fmt.Errorf("%s needs at least one equality condition between its two inputs (outer joins without one are not supported)", joinNames[j.Kind])
 	}
@@ -407,7 +456,7 @@ func splitJoin(j *Join) (Node, error) {
 	}
 	// Keys: plain columns of equal types are used as they are; others are
 	// computed (and cast to a common type) by a projection on their side.
-	out := &Join{Kind: j.Kind}
+	out := &Join{Kind: j.Kind, Interval: interval}
 	lproj, rproj := identity(left, ""), identity(right, "")
 	for i := range lkeys {
 		l := lkeys[i]

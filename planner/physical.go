@@ -267,14 +267,21 @@ func (c *compiler) node(n Node) (frag, error) {
 			// Without keys every row meets every row: one subtask.
 			par, kind = 1, exec.Single
 		}
-		v := exec.Vertex{Name: joinNames[x.Kind], Parallelism: par, InTypes: lf.types,
+		name := joinNames[x.Kind]
+		if x.Interval != nil {
+			name = "Interval" + name
+		}
+		v := exec.Vertex{Name: name, Parallelism: par, InTypes: lf.types,
 			OutTypes: fieldTypes(x.Fields()),
 			Inputs: []exec.Edge{
 				{From: lf.vertex, Exchange: kind, KeyCols: x.LeftKeys, Types: lf.types},
 				{From: rf.vertex, Exchange: kind, KeyCols: x.RightKeys, Types: rf.types},
 			}}
-		f := c.addVertex(v, joinNames[x.Kind])
+		f := c.addVertex(v, name)
 		c.desc[f.vertex] = nil
+		if x.Interval != nil {
+			return c.addOp(f, x.describe(), v.OutTypes, ops.IntervalJoinFactory(intervalSpec(x, lf.types, rf.types))), nil
+		}
 		spec := ops.JoinSpec{Type: joinKinds[x.Kind], LeftKeys: x.LeftKeys, RightKeys: x.RightKeys,
 			LeftTypes: lf.types, RightTypes: rf.types, Residual: x.Residual}
 		return c.addOp(f, x.describe(), v.OutTypes, ops.JoinFactory(spec)), nil

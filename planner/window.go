@@ -148,6 +148,12 @@ func rowtimeCols(n Node) []bool {
 	case *WindowTVF:
 		copy(out, rowtimeCols(x.Input))
 		out[len(out)-1] = true // window_time
+	case *Join:
+		if x.interval() != nil { // an interval join keeps both sides' (see interval.go)
+			l := rowtimeCols(x.Left)
+			copy(out, l)
+			copy(out[len(l):], rowtimeCols(x.Right))
+		}
 	}
 	return out
 }

@@ -22,6 +22,13 @@ type Table struct {
 	// StateDir is the engine's state directory, for connectors that keep
 	// files of their own.
 	StateDir string
+	// Metadata holds, per column of Schema, the key of a METADATA column
+	// (`col BIGINT METADATA FROM 'offset'`) or "" for a physical column;
+	// nil when the table has no METADATA column. A source fills metadata
+	// columns from the records' metadata, not from their payload; a sink
+	// does not write them as payload. Connectors that read no metadata
+	// never see a non-nil Metadata (the engine refuses such tables).
+	Metadata []string
 }
 
 // ChangelogMode says which change ops a stream may contain.

@@ -48,5 +48,18 @@
 // 'properties.transaction.timeout.ms' (default DefaultTransactionTimeout)
 // shorter than checkpoint interval + timeout + restart delay.
 //
+// # Keys, upsert-kafka, metadata
+//
+// 'key.format' with 'key.fields' writes those columns as the record key;
+// 'value.fields-include' = 'EXCEPT_KEY' leaves them out of the value (and
+// the source reads them from the key). The 'upsert-kafka' connector
+// (UpsertConnector, a sink for now) keys records by the PRIMARY KEY, writes
+// inserts and update-after rows as values and deletes as tombstones, and
+// drops update-before rows. METADATA columns (Table.Metadata; keys in
+// MetadataKeys) are filled by the source from the record and ignored by
+// sinks.
+//
+// The faulttest subpackage holds the SQL-level and kill -9 tests.
+//
 // The devbroker subpackage runs a local broker (`sluice kafka-dev`).
 package kafka

@@ -2,7 +2,7 @@ package kafka
 
 import (
 	"fmt"
-	"strings"
+	"sort"
 
 	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/exec"
@@ -28,27 +28,51 @@ func (Connector) Validate(t *connectors.Table) error {
 	return err
 }
 
-// metadataKeys are the METADATA columns the source fills, with the type
-// class each needs.
-var metadataKeys = map[string]types.Class{
-	"topic": types.ClassStr, "partition": types.ClassI64, "offset": types.ClassI64,
-	"timestamp": types.ClassI64, "timestamp-type": types.ClassStr, "leader-epoch": types.ClassI64,
-	"key": types.ClassStr,
+// metadataKeys are the METADATA columns the source fills, with the types
+// each may be declared with.
+var metadataKeys = map[string]func(types.Type) bool{
+	"topic":          types.Type.IsString,
+	"partition":      types.Type.IsInteger,
+	"offset":         isBigInt,
+	"timestamp":      isTimestamp,
+	"timestamp-type": types.Type.IsString,
+	"leader-epoch":   types.Type.IsInteger,
+	"key":            types.Type.IsString,
 }
+
+func isBigInt(t types.Type) bool { return t.Kind == types.KindBigInt }
+func isTimestamp(t types.Type) bool {
+	return t.Kind == types.KindTimestamp || t.Kind == types.KindTimestampLTZ
+}
+
+// MetadataKeys returns the METADATA keys the Kafka source fills, sorted:
+// topic, partition (INT), offset (BIGINT), timestamp (TIMESTAMP_LTZ(3)),
+// timestamp-type, leader-epoch and key (STRING or BYTES). A sink ignores
+// the values of METADATA columns.
+func MetadataKeys() []string {
+	ks := make([]string, 0, len(metadataKeys))
+	for k := range metadataKeys {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// MetadataKeys tells the engine that the connector reads METADATA columns.
+func (Connector) MetadataKeys() []string { return MetadataKeys() }
 
 // NewSource implements connectors.SourceConnector.
 func (Connector) NewSource(t *connectors.Table, req connectors.SourceRequest) (connectors.SourceSpec, error) {
-	return newSource(t, nil, req)
-}
-
-// newSource builds the source spec; meta holds the METADATA key of each
-// table column ("" for physical ones, nil for none).
-func newSource(t *connectors.Table, meta []string, req connectors.SourceRequest) (connectors.SourceSpec, error) {
 	cfg, err := parseConfig(t)
 	if err != nil {
 		return connectors.SourceSpec{}, err
 	}
-	cols, ts, err := connectors.ColumnTypes("kafka", t, req.Columns)
+	return newSource(cfg, t, req)
+}
+
+// newSource builds the source spec of a parsed table.
+func newSource(cfg *config, t *connectors.Table, req connectors.SourceRequest) (connectors.SourceSpec, error) {
+	cols, ts, err := connectors.ColumnTypes(cfg.connector(), t, req.Columns)
 	if err != nil {
 		return connectors.SourceSpec{}, err
 	}
@@ -56,37 +80,36 @@ func newSource(t *connectors.Table, meta []string, req connectors.SourceRequest)
 	for j, c := range cols {
 		out[c] = j
 	}
-	var fields []field
 	var metas []metaCol
-	for c, col := range t.Schema {
-		if c < len(meta) && meta[c] != "" {
-			key := strings.ToLower(meta[c])
-			class, ok := metadataKeys[key]
-			if !ok {
-				return connectors.SourceSpec{}, fmt.Errorf("table %s: column '%s': unknown kafka metadata key '%s'", t.Name, col.Name, meta[c])
-			}
-			if col.Type.Class() != class {
-				return connectors.SourceSpec{}, fmt.Errorf("table %s: column '%s': metadata '%s' cannot be read as %s", t.Name, col.Name, key, col.Type)
-			}
-			if j, ok := out[c]; ok {
-				metas = append(metas, metaCol{col: j, key: key})
-			}
-			continue
+	for c := range t.Schema {
+		if j, ok := out[c]; ok && cfg.isMeta(c) {
+			metas = append(metas, metaCol{col: j, key: cfg.meta[c]})
 		}
-		j, ok := out[c]
-		if !ok {
-			if cfg.format.name != formatCSV {
-				continue // JSON skips unrequested fields; raw has one column
-			}
-			j = -1
-		}
-		fields = append(fields, field{name: col.Name, col: j})
 	}
-	if len(fields) == 0 { // raw with only metadata requested
-		fields = []field{{col: -1}}
+	// decFields maps the columns a format holds to batch columns: JSON
+	// skips unrequested fields, CSV needs every field in order (-1: not
+	// requested), raw has one column (-1 when only metadata is requested).
+	decFields := func(f format, tcols []int) []field {
+		var fs []field
+		for _, c := range tcols {
+			j, ok := out[c]
+			if !ok {
+				if f.name == formatJSON {
+					continue
+				}
+				j = -1
+			}
+			fs = append(fs, field{name: t.Schema[c].Name, col: j})
+		}
+		return fs
+	}
+	fields := decFields(cfg.format, cfg.valueCols(t))
+	var keyFields []field
+	if cfg.exceptKey {
+		keyFields = decFields(cfg.keyFormat, cfg.keyCols)
 	}
 	factory := func(int) (exec.Source, error) {
-		return &Source{cfg: cfg, fields: fields, meta: metas, types: ts}, nil
+		return &Source{cfg: cfg, fields: fields, keyFields: keyFields, meta: metas, types: ts}, nil
 	}
 	return connectors.SourceSpec{Factory: factory, Types: ts, Bounded: cfg.boundedLatest, Mode: connectors.AppendOnly}, nil
 }
@@ -111,14 +134,26 @@ func (Connector) NewSink(t *connectors.Table, req connectors.SinkRequest) (exec.
 	if err := checkDelivery(cfg, req); err != nil {
 		return nil, err
 	}
-	var fields []field
-	for c, col := range t.Schema {
-		fields = append(fields, field{name: col.Name, col: c})
+	return newSink(cfg, t, req), nil
+}
+
+// newSink returns the sink factory of a parsed table.
+func newSink(cfg *config, t *connectors.Table, req connectors.SinkRequest) exec.OperatorFactory {
+	encFields := func(tcols []int) []field {
+		fs := make([]field, len(tcols))
+		for i, c := range tcols {
+			fs[i] = field{name: t.Schema[c].Name, col: c}
+		}
+		return fs
 	}
-	enc := newEncoder(cfg.format, fields)
+	enc := newEncoder(cfg.format, encFields(cfg.valueCols(t)))
+	var keyEnc encoder
+	if cfg.keyFormat.name != "" {
+		keyEnc = newEncoder(cfg.keyFormat, encFields(cfg.keyCols))
+	}
 	return func(int) (exec.Operator, error) {
-		return &sink{cfg: cfg, topic: cfg.topics[0], enc: enc, req: req}, nil
-	}, nil
+		return &sink{cfg: cfg, topic: cfg.topics[0], enc: enc, keyEnc: keyEnc, req: req}, nil
+	}
 }
 
 // checkDelivery checks the exactly-once settings against the job's

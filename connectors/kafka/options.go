@@ -29,6 +29,9 @@ const (
 	optDelivery       = "sink.delivery-guarantee"
 	optTxnPrefix      = "sink.transactional-id-prefix"
 	optPartitioner    = "sink.partitioner"
+	optKeyFormat      = "key.format"
+	optKeyFields      = "key.fields"
+	optValueInclude   = "value.fields-include"
 
 	optJSONIgnoreErrors  = "json.ignore-parse-errors"
 	optJSONFailOnMissing = "json.fail-on-missing-field"
@@ -46,6 +49,9 @@ var knownOptions = []string{
 	optRawCharset,
 	"value." + optJSONIgnoreErrors, "value." + optJSONFailOnMissing, "value." + optCSVDelimiter,
 	"value." + optCSVIgnoreErrors, "value." + optCSVNullLiteral,
+	optKeyFormat, optKeyFields, optValueInclude,
+	"key." + optJSONIgnoreErrors, "key." + optJSONFailOnMissing, "key." + optCSVDelimiter,
+	"key." + optCSVIgnoreErrors, "key." + optCSVNullLiteral,
 }
 
 // Startup modes (scan.startup.mode).
@@ -93,7 +99,20 @@ type config struct {
 	groupID   string
 	props     map[string]string // other properties.* keys (without the prefix)
 
-	format format
+	format format // value format
+	// keyFormat is the record key's format (name "" when the key is not
+	// read or written as columns); keyCols are its table columns.
+	keyFormat format
+	keyCols   []int
+	// exceptKey: 'value.fields-include' = 'EXCEPT_KEY', the value holds
+	// the columns that are not in the key.
+	exceptKey bool
+	// upsert is the 'upsert-kafka' connector: the key is the primary key,
+	// a null value (tombstone) is a delete.
+	upsert bool
+	// meta is the METADATA key of each table column ("" for physical ones,
+	// nil for none).
+	meta []string
 
 	startMode     string
 	startTS       int64
@@ -128,13 +147,25 @@ var supportedProperties = map[string]bool{
 }
 
 func parseConfig(t *connectors.Table) (*config, error) {
+	return parseConfigFor(t, false)
+}
+
+// parseConfigFor parses the options of a 'kafka' table, or of an
+// 'upsert-kafka' one when upsert is set.
+func parseConfigFor(t *connectors.Table, upsert bool) (*config, error) {
 	opts := t.Options
-	if err := connectors.CheckOptions(t.Name, opts, knownOptions, []string{optBootstrap}); err != nil {
+	known := knownOptions
+	if upsert {
+		known = upsertKnownOptions
+	}
+	if err := connectors.CheckOptions(t.Name, opts, known, []string{optBootstrap}); err != nil {
 		return nil, err
 	}
-	c := &config{table: t.Name, props: map[string]string{}, startMode: startGroup,
+	c := &config{table: t.Name, props: map[string]string{}, startMode: startGroup, upsert: upsert,
 		delivery: deliveryAtLeastOnce, partitioner: partDefault, txnTimeout: DefaultTransactionTimeout}
-	if _, ok := opts[optGroupID]; !ok {
+	if upsert {
+		c.startMode = startEarliest // the whole changelog, as Flink
+	} else if _, ok := opts[optGroupID]; !ok {
 		c.startMode = startEarliest
 	}
 	for k, v := range opts {
@@ -179,6 +210,12 @@ func parseConfig(t *connectors.Table) (*config, error) {
 		return nil, fmt.Errorf("table %s: missing required option '%s' (or '%s') for connector 'kafka'", t.Name, optTopic, optTopicPattern)
 	}
 
+	if err := c.parseMetadata(t); err != nil {
+		return nil, err
+	}
+	if err := c.parseKey(t); err != nil {
+		return nil, err
+	}
 	if err := c.parseFormat(t); err != nil {
 		return nil, err
 	}
@@ -202,12 +239,140 @@ func (c *config) parseFormat(t *connectors.Table) error {
 		name, ok, key = v, true, optValueFormat
 	}
 	if !ok {
-		return fmt.Errorf("table %s: missing required option '%s' for connector 'kafka'", t.Name, optFormat)
+		return fmt.Errorf("table %s: missing required option '%s' for connector '%s'", t.Name, optFormat, c.connector())
 	}
 	pre := ""
 	if key == optValueFormat {
 		pre = "value."
 	}
+	f, err := parseFormatOpts(t, pre, key, name, c.valueCols(t))
+	if err != nil {
+		return err
+	}
+	c.format = f
+	return nil
+}
+
+func (c *config) connector() string {
+	if c.upsert {
+		return "upsert-kafka"
+	}
+	return "kafka"
+}
+
+// valueCols returns the table columns the record value holds: the
+// physical columns, less the key's with 'value.fields-include' = 'EXCEPT_KEY'.
+func (c *config) valueCols(t *connectors.Table) []int {
+	inKey := map[int]bool{}
+	if c.exceptKey {
+		for _, k := range c.keyCols {
+			inKey[k] = true
+		}
+	}
+	var out []int
+	for i := range t.Schema {
+		if !c.isMeta(i) && !inKey[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (c *config) isMeta(col int) bool { return col < len(c.meta) && c.meta[col] != "" }
+
+// parseMetadata checks the METADATA columns: a known key, a fitting type.
+func (c *config) parseMetadata(t *connectors.Table) error {
+	for i, m := range t.Metadata {
+		if m == "" {
+			continue
+		}
+		col := t.Schema[i]
+		key := strings.ToLower(m)
+		want, ok := metadataKeys[key]
+		if !ok {
+			return fmt.Errorf("table %s: column '%s': unknown %s metadata key '%s' (known: %s)", t.Name, col.Name, c.connector(), m, strings.Join(MetadataKeys(), ", "))
+		}
+		if !want(col.Type) {
+			return fmt.Errorf("table %s: column '%s': metadata '%s' cannot be read as %s", t.Name, col.Name, key, col.Type)
+		}
+		if c.meta == nil {
+			c.meta = make([]string, len(t.Schema))
+		}
+		c.meta[i] = key
+	}
+	return nil
+}
+
+// parseKey reads key.format, key.fields and value.fields-include; for
+// upsert-kafka the key is the primary key.
+func (c *config) parseKey(t *connectors.Table) error {
+	opts := t.Options
+	if v, ok := opts[optValueInclude]; ok {
+		switch strings.ToUpper(strings.TrimSpace(v)) {
+		case "ALL":
+		case "EXCEPT_KEY":
+			c.exceptKey = true
+		default:
+			return optionError(t.Name, optValueInclude, "invalid value '%s' (expected 'ALL' or 'EXCEPT_KEY')", v)
+		}
+	}
+	name, hasKeyFormat := opts[optKeyFormat]
+	fieldsOpt, hasFields := opts[optKeyFields]
+	if c.upsert {
+		if len(t.PrimaryKey) == 0 {
+			return fmt.Errorf("table %s: 'upsert-kafka' needs a PRIMARY KEY (it is the record key)", t.Name)
+		}
+		if !hasKeyFormat {
+			return fmt.Errorf("table %s: missing required option '%s' for connector 'upsert-kafka'", t.Name, optKeyFormat)
+		}
+		if _, ok := opts[optValueFormat]; !ok {
+			return fmt.Errorf("table %s: missing required option '%s' for connector 'upsert-kafka'", t.Name, optValueFormat)
+		}
+		for _, k := range t.PrimaryKey {
+			if c.isMeta(k) {
+				return fmt.Errorf("table %s: primary key column '%s' is a METADATA column", t.Name, t.Schema[k].Name)
+			}
+		}
+		c.keyCols = append([]int(nil), t.PrimaryKey...)
+	} else {
+		if hasFields != hasKeyFormat {
+			if hasFields {
+				return optionError(t.Name, optKeyFields, "needs '%s'", optKeyFormat)
+			}
+			return optionError(t.Name, optKeyFormat, "needs '%s' (the columns that form the key)", optKeyFields)
+		}
+		for _, n := range strings.Split(fieldsOpt, ";") {
+			if n = strings.TrimSpace(n); n == "" {
+				continue
+			}
+			i := t.Schema.Index(n)
+			if i < 0 || c.isMeta(i) {
+				return optionError(t.Name, optKeyFields, "'%s' is not a physical column of the table", n)
+			}
+			c.keyCols = append(c.keyCols, i)
+		}
+		if hasFields && len(c.keyCols) == 0 {
+			return optionError(t.Name, optKeyFields, "must name at least one column")
+		}
+	}
+	if c.exceptKey && !hasKeyFormat {
+		return optionError(t.Name, optValueInclude, "'EXCEPT_KEY' needs '%s'", optKeyFormat)
+	}
+	if !hasKeyFormat {
+		return nil
+	}
+	f, err := parseFormatOpts(t, "key.", optKeyFormat, name, c.keyCols)
+	if err != nil {
+		return err
+	}
+	c.keyFormat = f
+	return nil
+}
+
+// parseFormatOpts parses format name (given by option nameKey) and its
+// options, prefixed with pre, for the table columns cols.
+func parseFormatOpts(t *connectors.Table, pre, nameKey, name string, cols []int) (format, error) {
+	opts := t.Options
 	f := format{name: strings.ToLower(strings.TrimSpace(name)), delim: ','}
 	var err error
 	get := func(k string) (string, bool) { v, ok := opts[pre+k]; return v, ok }
@@ -233,39 +398,37 @@ func (c *config) parseFormat(t *connectors.Table) error {
 				v = "\t"
 			}
 			if len(v) != 1 || v[0] == '"' || v[0] == '\n' || v[0] >= 0x80 {
-				return optionError(t.Name, pre+optCSVDelimiter, "must be a single ASCII character other than '\"' and a line break, got '%s'", v)
+				return f, optionError(t.Name, pre+optCSVDelimiter, "must be a single ASCII character other than '\"' and a line break, got '%s'", v)
 			}
 			f.delim = v[0]
 		}
 		f.nullLiteral, f.hasNull = get(optCSVNullLiteral)
 	case formatRaw:
 		if v, ok := opts[optRawCharset]; ok && !strings.EqualFold(v, "UTF-8") {
-			return optionError(t.Name, optRawCharset, "only 'UTF-8' is supported, got '%s'", v)
+			return f, optionError(t.Name, optRawCharset, "only 'UTF-8' is supported, got '%s'", v)
 		}
-		phys := 0
-		for _, col := range t.Schema {
-			phys++
+		for _, i := range cols {
+			col := t.Schema[i]
 			if col.Type.Kind != types.KindString && col.Type.Kind != types.KindVarchar &&
 				col.Type.Kind != types.KindChar && col.Type.Kind != types.KindBytes {
-				return fmt.Errorf("table %s: format 'raw' needs one STRING or BYTES column, '%s' is %s", t.Name, col.Name, col.Type)
+				return f, fmt.Errorf("table %s: format 'raw' ('%s') needs one STRING or BYTES column, '%s' is %s", t.Name, nameKey, col.Name, col.Type)
 			}
 		}
-		if phys != 1 {
-			return fmt.Errorf("table %s: format 'raw' needs exactly one column, the table has %d", t.Name, phys)
+		if len(cols) != 1 {
+			return f, fmt.Errorf("table %s: format 'raw' ('%s') needs exactly one column, it has %d", t.Name, nameKey, len(cols))
 		}
 	default:
-		return optionError(t.Name, key, "unsupported format '%s' (expected 'json', 'csv' or 'raw')", name)
+		return f, optionError(t.Name, nameKey, "unsupported format '%s' (expected 'json', 'csv' or 'raw')", name)
 	}
 	if err != nil {
-		return err
+		return f, err
 	}
-	for _, col := range t.Schema {
-		if col.Type.Kind == types.KindNull {
-			return fmt.Errorf("table %s: column '%s' of type NULL cannot be stored in %s", t.Name, col.Name, f.name)
+	for _, i := range cols {
+		if col := t.Schema[i]; col.Type.Kind == types.KindNull {
+			return f, fmt.Errorf("table %s: column '%s' of type NULL cannot be stored in %s", t.Name, col.Name, f.name)
 		}
 	}
-	c.format = f
-	return nil
+	return f, nil
 }
 
 func (c *config) parseScan(t *connectors.Table) error {

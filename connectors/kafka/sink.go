@@ -27,6 +27,7 @@ type sink struct {
 	cfg     *config
 	topic   string
 	enc     encoder
+	keyEnc  encoder // nil: records have no key
 	req     connectors.SinkRequest
 	subtask int
 
@@ -122,22 +123,39 @@ func (s *sink) Process(b *types.Batch, _ exec.Collector) error {
 			return err
 		}
 	}
+	n := int64(0)
 	for i := 0; i < b.Len(); i++ {
-		if b.Ops[i] != types.Insert {
-			return fmt.Errorf("kafka sink %s: the 'kafka' connector writes inserts only, got %s (use 'upsert-kafka' for an updating result)", s.cfg.table, b.Ops[i])
-		}
-		val, err := s.enc.encode(nil, b, i)
-		if err != nil && !errors.Is(err, errRawNull) {
-			return fmt.Errorf("kafka sink %s: encode row: %w", s.cfg.table, err)
+		var val []byte
+		switch op := b.Ops[i]; {
+		case op == types.Insert || (s.cfg.upsert && op == types.UpdateAfter):
+			var err error
+			val, err = s.enc.encode(nil, b, i)
+			if err != nil && !errors.Is(err, errRawNull) {
+				return fmt.Errorf("kafka sink %s: encode row: %w", s.cfg.table, err)
+			}
+		case s.cfg.upsert && op == types.UpdateBefore:
+			continue // the UpdateAfter with the same key overwrites it
+		case s.cfg.upsert && op == types.Delete:
+			// A tombstone: the key with a null value.
+		default:
+			return fmt.Errorf("kafka sink %s: the 'kafka' connector writes inserts only, got %s (use 'upsert-kafka' for an updating result)", s.cfg.table, op)
 		}
 		rec := &kgo.Record{Topic: s.topic, Value: val}
+		if s.keyEnc != nil {
+			key, err := s.keyEnc.encode(nil, b, i)
+			if err != nil {
+				return fmt.Errorf("kafka sink %s: encode key: %w", s.cfg.table, err)
+			}
+			rec.Key = key
+		}
+		n++
 		if s.cfg.partitioner == partFixed {
 			rec.Partition = int32(s.subtask) % s.nparts
 		}
 		cl.Produce(s.tc.Ctx, rec, s.promise)
 	}
 	if s.txn != nil {
-		s.txn.cur.records += int64(b.Len())
+		s.txn.cur.records += n
 	}
 	return nil
 }

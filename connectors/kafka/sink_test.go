@@ -105,6 +105,9 @@ func TestSinkExactlyOnceThroughCrashes(t *testing.T) {
 	// 500 are written after it and the job crashes again.
 	job, emitted = sinkJob(t, tbl, 2, 500, cps, cps.restore(1))
 	waitFor(t, "500 rows", func() bool { return emitted.Load() == 500 })
+	// The source does not wait for the sink subtasks' Restore: wait for
+	// both to have committed checkpoint 1's transactions.
+	waitFor(t, "checkpoint 1 committed by the restore", func() bool { return len(readCommitted(t, addr, topic)) >= 300 })
 	sameValues(t, readCommitted(t, addr, topic), expectedValues(300))
 	cps.take(t, job, 2)
 	job.NotifyCheckpointComplete(2)

@@ -77,16 +77,18 @@ type sourceSnapshot struct {
 // computes the same split from the topic metadata alone and new partitions
 // spread evenly.
 type Source struct {
-	cfg    *config
-	fields []field
-	meta   []metaCol
-	types  []types.Type
+	cfg       *config
+	fields    []field // value fields
+	keyFields []field // key fields with 'value.fields-include' = 'EXCEPT_KEY'
+	meta      []metaCol
+	types     []types.Type
 
-	tc    *exec.TaskContext
-	cl    *kgo.Client
-	adm   *kadm.Client
-	dec   valueDecoder
-	arena arena
+	tc     *exec.TaskContext
+	cl     *kgo.Client
+	adm    *kadm.Client
+	dec    valueDecoder
+	keyDec valueDecoder // nil unless the key holds columns the value does not
+	arena  arena
 
 	parts    map[tp]*partState
 	restored map[tp]int64
@@ -116,6 +118,9 @@ func (s *Source) Open(tc *exec.TaskContext) error {
 	}
 	s.cl, s.adm = cl, kadm.NewClient(cl)
 	s.dec = newValueDecoder(s.cfg.format, s.fields, &s.arena)
+	if len(s.keyFields) > 0 {
+		s.keyDec = newValueDecoder(s.cfg.keyFormat, s.keyFields, &s.arena)
+	}
 	s.parts = map[tp]*partState{}
 	return nil
 }
@@ -407,6 +412,11 @@ func (s *Source) add(rec *kgo.Record, b *types.Batch) error {
 		r := b.Len()
 		addSlot(b)
 		err := s.dec.fill(rec.Value, b, r)
+		if err == nil && s.keyDec != nil {
+			if err = s.keyDec.fill(rec.Key, b, r); err != nil {
+				err = fmt.Errorf("key: %w", err)
+			}
+		}
 		if err == nil {
 			err = s.fillMeta(rec, b, r)
 		}

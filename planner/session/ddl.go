@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -18,6 +19,14 @@ func connectorTable(t *catalog.Table, stateDir string) *connectors.Table {
 	ct := &connectors.Table{Name: t.Name, Options: map[string]string{}, StateDir: stateDir}
 	for _, c := range t.Columns {
 		ct.Schema = append(ct.Schema, types.Column{Name: c.Name, Type: c.Type})
+		if c.Metadata != "" && ct.Metadata == nil {
+			ct.Metadata = make([]string, len(t.Columns))
+		}
+	}
+	for i, c := range t.Columns {
+		if c.Metadata != "" {
+			ct.Metadata[i] = c.Metadata
+		}
 	}
 	for _, k := range t.PrimaryKey {
 		ct.PrimaryKey = append(ct.PrimaryKey, ct.Schema.Index(k))
@@ -40,10 +49,7 @@ func (s *Session) createTable(ct *parser.CreateTable) (*Result, error) {
 		if c.Computed != nil {
 			return nil, ct.ErrorAt(c.Offset, "computed columns are not supported yet")
 		}
-		if c.Metadata != "" {
-			return nil, ct.ErrorAt(c.Offset, "METADATA columns are not supported yet")
-		}
-		t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+		t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Type: c.Type, Metadata: c.Metadata, Virtual: c.Virtual})
 	}
 	for _, k := range ct.PrimaryKey {
 		idx := -1
@@ -89,6 +95,16 @@ func (s *Session) createTable(ct *parser.CreateTable) (*Result, error) {
 	c, err := (&catalogAdapter{s: s}).Connector(connName(ctab))
 	if err != nil {
 		return nil, ct.ErrorAt(optOffset(ct), err.Error())
+	}
+	if ctab.Metadata != nil {
+		// Connectors that read record metadata say which keys they know.
+		if _, ok := c.(interface{ MetadataKeys() []string }); !ok {
+			for i, m := range ctab.Metadata {
+				if m != "" {
+					return nil, ct.ErrorAt(ct.Columns[i].Offset, fmt.Sprintf("connector '%s' has no METADATA columns", connName(ctab)))
+				}
+			}
+		}
 	}
 	if err := c.Validate(ctab); err != nil {
 		return nil, ct.ErrorAt(optOffset(ct), err.Error())
@@ -297,8 +313,16 @@ func redact(sql string) string {
 		out = out[:start] + "******" + out[start+end:]
 		lower = strings.ToLower(out)
 	}
-	return out
+	// Passwords inside connection URLs ('url' = 'postgres://user:pw@host/db',
+	// ...?password=pw) and libpq key=value strings.
+	out = urlPassword.ReplaceAllString(out, "${1}******@")
+	return paramPassword.ReplaceAllString(out, "${1}******")
 }
+
+var (
+	urlPassword   = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^/?#:@'\s]*:)(?:[^/?#@'\s]|'')*@`)
+	paramPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)(?:[^&'\s]|'')*`)
+)
 
 func (s *Session) describe(d *parser.Describe) (*Result, error) {
 	t, v, err := s.cat.Lookup(d.Name)

@@ -1,0 +1,186 @@
+package faulttest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// envKills sets the number of kills of TestKill9 (default 5; the long
+// form uses 25).
+const envKills = "SLUICE_KAFKA_KILLS"
+
+// envSeed sets the seed of the kill delays (default: from the clock; the
+// test logs it for a replay).
+const envSeed = "SLUICE_KAFKA_SEED"
+
+// engine is a child engine process on one state directory.
+type engine struct {
+	t     *testing.T
+	dir   string
+	cmd   *exec.Cmd
+	out   bytes.Buffer
+	done  chan struct{}
+	state *os.ProcessState
+}
+
+func startEngine(t *testing.T, dir, script string) *engine {
+	t.Helper()
+	e := &engine{t: t, dir: dir, done: make(chan struct{})}
+	e.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	e.cmd.Env = append(os.Environ(), envEngine+"="+dir, envScript+"="+script)
+	e.cmd.Stdout, e.cmd.Stderr = &e.out, &e.out
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = e.cmd.Wait()
+		e.state = e.cmd.ProcessState
+		close(e.done)
+	}()
+	return e
+}
+
+// exitCode waits for the process and returns its exit status.
+func (e *engine) exitCode() int {
+	<-e.done
+	return e.state.ExitCode()
+}
+
+// TestKill9 runs the pipeline in a child engine and kills it with SIGKILL
+// at random moments, resuming it each time from its state directory, then
+// lets it finish: a read_committed consumer must see exactly the records
+// of a failure-free run (checkFiltered) and the right last value per key
+// (checkAgg), with no transaction left open.
+func TestKill9(t *testing.T) {
+	kills := 5
+	if v := os.Getenv(envKills); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("%s: %v", envKills, err)
+		}
+		kills = n
+	}
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv(envSeed); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", envSeed, err)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (replay with %s=%d), %d kills", seed, envSeed, seed, kills)
+	rng := rand.New(rand.NewPCG(seed, seed))
+
+	addr := startBroker(t)
+	// Input keeps coming while the engine is killed and resumed; the job's
+	// source is unbounded.
+	produceInput(t, addr, 2000)
+	n := 2000
+	stopProducing := make(chan struct{})
+	type result struct {
+		n   int
+		err error
+	}
+	produced := make(chan result)
+	cl := newClient(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	go func() {
+		i := n
+		for {
+			select {
+			case <-stopProducing:
+				produced <- result{i, nil}
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := produceRange(ctx, cl, i, i+500)
+			cancel()
+			if err != nil {
+				<-stopProducing
+				produced <- result{i, err}
+				return
+			}
+			i += 500
+		}
+	}()
+	script := pipelineScriptOneJob(addr, "100 ms")
+	dir := t.TempDir()
+	needScript := true
+	done := 0
+	for done < kills {
+		s := ""
+		if needScript {
+			s = script
+		}
+		e := startEngine(t, dir, s)
+		delay := time.Duration(200+rng.IntN(1300)) * time.Millisecond
+		select {
+		case <-e.done:
+			if code := e.exitCode(); code != exitNothingToResume {
+				t.Fatalf("engine exited with status %d before kill %d:\n%s", code, done+1, e.out.String())
+			}
+			needScript = true
+			continue
+		case <-time.After(delay):
+		}
+		if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			t.Fatal(err)
+		}
+		if code := e.exitCode(); code != -1 && code != exitNothingToResume {
+			t.Fatalf("engine exited with status %d at kill %d:\n%s", code, done+1, e.out.String())
+		}
+		done++
+		t.Logf("kill %d after %v", done, delay)
+		needScript = false
+	}
+	close(stopProducing)
+	r := <-produced
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	n = r.n
+	t.Logf("%d input records", n)
+
+	// The last run catches up with the input; then it is stopped cleanly.
+	s := ""
+	if needScript {
+		s = script
+	}
+	e := startEngine(t, dir, s)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		m := filteredMismatch(t, addr, n)
+		if m == "" {
+			m = aggMismatch(t, addr, n)
+		}
+		if m == "" {
+			break
+		}
+		select {
+		case <-e.done:
+			t.Fatalf("final run exited with status %d (%s):\n%s", e.exitCode(), m, e.out.String())
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("final run: after 2 min: %s", m)
+		}
+	}
+	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.exitCode(); code != 0 {
+		t.Fatalf("final run: exit status %d after SIGTERM:\n%s", code, e.out.String())
+	}
+	checkFiltered(t, addr, n)
+	checkAgg(t, addr, n)
+}

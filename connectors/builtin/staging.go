@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/sluicesql/sluice/checkpoint/crash"
 	"github.com/sluicesql/sluice/exec/types"
 	"github.com/sluicesql/sluice/state"
 )
@@ -89,6 +90,8 @@ func (s *Store) applyStaged(id uint64, job string, subtask int, upTo int64) erro
 		if err := s.applyChunk(id, k); err != nil {
 			return err
 		}
+		// Fault tests: a crash here leaves the chunks after k staged.
+		crash.Point("during-commit", upTo)
 	}
 	return nil
 }

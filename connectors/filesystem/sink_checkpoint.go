@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sluicesql/sluice/checkpoint/crash"
 )
 
 // sinkSnapshotVersion is the first byte of a sink snapshot.
@@ -129,6 +131,9 @@ func (s *sink) commitPending(upTo int64) error {
 		if err := s.commitPart(s.pending[n]); err != nil {
 			return err
 		}
+		// Fault tests: a crash here leaves this commit half done (the
+		// renames so far, no directory fsync).
+		crash.Point("during-commit", upTo)
 		n++
 	}
 	if n == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"maps"
 	"strings"
 	"time"
 
@@ -129,12 +130,14 @@ func (s *Session) startJob(jp *jobPlan, sql string, sinks []string, name string)
 	if name == "" {
 		name = summarize(sql)
 	}
-	cfg, err := s.checkpointConfig()
+	cfg, err := s.checkpointConfig(s.settings)
 	if err != nil {
 		return nil, err
 	}
+	// The job keeps the settings it was started with: a resumed job
+	// checkpoints and restarts as it did before.
 	cj := &catalog.Job{Name: name, SQL: sql, Status: catalog.JobRunning, Sinks: sinks,
-		Created: time.Now(), Updated: time.Now()}
+		Created: time.Now(), Updated: time.Now(), Config: maps.Clone(s.settings)}
 	if err := s.cat.CreateJob(cj); err != nil {
 		return nil, fmt.Errorf("record job: %w", err)
 	}
@@ -155,10 +158,9 @@ func (s *Session) startJob(jp *jobPlan, sql string, sinks []string, name string)
 // keyRecoveryPath names the savepoint a new job starts from.
 const keyRecoveryPath = "execution.state-recovery.path"
 
-// checkpointConfig returns the checkpointing configuration of the
-// session's settings.
-func (s *Session) checkpointConfig() (checkpoint.Config, error) {
-	cfg, err := checkpoint.Parse(s.settings, checkpoint.DefaultConfig())
+// checkpointConfig returns the checkpointing configuration of settings.
+func (s *Session) checkpointConfig(settings map[string]string) (checkpoint.Config, error) {
+	cfg, err := checkpoint.Parse(settings, checkpoint.DefaultConfig())
 	if err != nil {
 		return cfg, err
 	}
@@ -334,7 +336,11 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 		}
 		var cfg checkpoint.Config
 		if err == nil {
-			cfg, err = s.checkpointConfig()
+			settings := j.Config
+			if settings == nil {
+				settings = s.settings
+			}
+			cfg, err = s.checkpointConfig(settings)
 		}
 		if err == nil {
 			_, err = s.runJob(j.ID, jp, cfg, true, "")

@@ -24,7 +24,7 @@ func (s *Session) showJobs() *Result {
 			if id := rj.run.LastCompleted(); id > 0 {
 				last = fmt.Sprint(id)
 			}
-		} else if cfg, err := s.checkpointConfig(); err == nil {
+		} else if cfg, err := s.checkpointConfig(j.Config); err == nil {
 			if md, _, err := (&checkpoint.Store{Dir: cfg.Dir}).Latest(j.ID); err == nil && md != nil {
 				last = fmt.Sprint(md.ID)
 			}
@@ -46,7 +46,8 @@ func (s *Session) showJobs() *Result {
 // job took (completed, failed and in progress), or, for a job not running
 // here, the completed ones retained on disk.
 func (s *Session) showCheckpoints(id string) (*Result, error) {
-	if _, err := s.cat.Job(id); err != nil {
+	job, err := s.cat.Job(id)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -56,7 +57,7 @@ func (s *Session) showCheckpoints(id string) (*Result, error) {
 	if rj != nil {
 		stats = rj.run.History()
 	} else {
-		cfg, err := s.checkpointConfig()
+		cfg, err := s.checkpointConfig(job.Config)
 		if err != nil {
 			return nil, err
 		}

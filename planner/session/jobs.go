@@ -253,6 +253,9 @@ func (s *Session) runJob(id string, jp *jobPlan, cfg checkpoint.Config, resume b
 		}
 		s.mu.Lock()
 		delete(s.jobs, id)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.failures = append(s.failures, fmt.Errorf("job '%s' failed: %w", id, err))
+		}
 		s.mu.Unlock()
 		close(rj.done)
 	}()
@@ -289,19 +292,20 @@ func (s *Session) runningJobs() []*runningJob {
 }
 
 // WaitJobs blocks until every job running in this process has finished,
-// or ctx is done. It returns the first job failure.
+// or ctx is done. It returns the failures of the jobs that failed since the
+// previous call (also those that ended before this one), joined.
 func (s *Session) WaitJobs(ctx context.Context) error {
-	var errs []error
 	for _, j := range s.runningJobs() {
 		select {
 		case <-j.done:
-			if j.err != nil && !errors.Is(j.err, context.Canceled) {
-				errs = append(errs, fmt.Errorf("job '%s' failed: %w", j.id, j.err))
-			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+	s.mu.Lock()
+	errs := s.failures
+	s.failures = nil
+	s.mu.Unlock()
 	return errors.Join(errs...)
 }
 

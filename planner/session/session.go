@@ -36,9 +36,12 @@ type Session struct {
 	// execMu serialises statements.
 	execMu sync.Mutex
 
-	mu     sync.Mutex
-	jobs   map[string]*runningJob
-	closed bool
+	mu   sync.Mutex
+	jobs map[string]*runningJob
+	// failures are the failures of jobs that ended since WaitJobs last
+	// reported them.
+	failures []error
+	closed   bool
 	// bg is the parent context of jobs; cancelled by Close.
 	bg     context.Context
 	cancel context.CancelFunc

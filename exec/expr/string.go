@@ -2,6 +2,7 @@ package expr
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
 
@@ -478,9 +479,19 @@ func buildRegexpExtract(name string, args []Expr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A literal every match must contain: strings without it cannot match,
+	// and a substring search is far cheaper than running the regexp.
+	need := ""
+	if re != nil {
+		need = requiredLiteral(re.String())
+	}
 	f := newFn(name, types.String, a, func(f *fnExpr, in []*types.Vector, out *types.Vector, n int) error {
 		for i := 0; i < n; i++ {
 			if out.IsNull(i) {
+				continue
+			}
+			if need != "" && !strings.Contains(in[0].Str[i], need) {
+				setNullAt(out, i)
 				continue
 			}
 			re := f.regexFor(in[1], i)
@@ -505,6 +516,31 @@ func buildRegexpExtract(name string, args []Expr) (Expr, error) {
 		f.aux = re
 	}
 	return f, nil
+}
+
+// requiredLiteral returns the longest case-sensitive literal that every
+// match of the pattern contains (a literal directly in the pattern's
+// top-level concatenation), or "" when there is none.
+func requiredLiteral(pattern string) string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	re = re.Simplify()
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	best := ""
+	for _, s := range subs {
+		if s.Op == syntax.OpCapture && len(s.Sub) == 1 {
+			s = s.Sub[0]
+		}
+		if s.Op == syntax.OpLiteral && s.Flags&syntax.FoldCase == 0 && len(s.Rune) > len([]rune(best)) {
+			best = string(s.Rune)
+		}
+	}
+	return best
 }
 
 // buildRegexpReplace: REGEXP_REPLACE(s, regex, replacement), replacement

@@ -102,3 +102,18 @@ func TestStringExtra(t *testing.T) {
 		t.Fatalf("UUID: %q %v", s, err)
 	}
 }
+
+func TestRequiredLiteral(t *testing.T) {
+	for pat, want := range map[string]string{
+		`(&|^)channel_id=([^&]*)`: "channel_id=",
+		`foo(.*?)(bar)`:           "foo",
+		`o+t`:                     "t",
+		`(?i)abc`:                 "",
+		`a|b`:                     "",
+		`x(yz)w`:                  "yz",
+	} {
+		if got := requiredLiteral(pat); got != want {
+			t.Errorf("requiredLiteral(%q) = %q, want %q", pat, got, want)
+		}
+	}
+}

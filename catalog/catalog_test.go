@@ -252,6 +252,11 @@ func TestFailedMutationLeavesNoTrace(t *testing.T) {
 		t.Fatal("update with failing fn visible")
 	}
 
+	// The state DB (operator state) is still open: close it so the
+	// directory can be opened again.
+	if err := st.StateDB().Close(); err != nil {
+		t.Fatal(err)
+	}
 	st2, c2 := openDisk(t, dir)
 	defer st2.Close()
 	if len(c2.Tables()) != 1 || len(c2.Views()) != 0 || len(c2.Jobs()) != 1 {

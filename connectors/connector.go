@@ -124,6 +124,15 @@ type SinkConnector interface {
 	NewSink(t *Table, req SinkRequest) (exec.OperatorFactory, error)
 }
 
+// SinkParallelizer is implemented by sink connectors that want a fixed
+// number of sink subtasks for a table, for example one so that each
+// checkpoint is committed in a single transaction that readers see whole
+// ('sink.parallelism' in Flink). SinkParallelism returns 0 for no
+// preference; the planner then uses the job's parallelism.
+type SinkParallelizer interface {
+	SinkParallelism(t *Table) int
+}
+
 var (
 	mu       sync.RWMutex
 	registry = map[string]Connector{}

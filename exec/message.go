@@ -11,6 +11,12 @@ const (
 	MsgBarrier                      // Barrier holds a checkpoint barrier
 	MsgWatermark                    // Watermark holds an event-time watermark (µs)
 	MsgEnd                          // end of stream: the sender sends nothing more
+	// MsgEndOfData says the sender's input is exhausted and its operators
+	// have finished (emitted what they hold back for the end); only
+	// barriers and MsgEnd follow. It is sent with RunOptions.FinalCheckpoint
+	// so that what operators emit at the end precedes the final checkpoint
+	// and is committed by it.
+	MsgEndOfData
 )
 
 // Barrier marks the cut of checkpoint CheckpointID in a stream.

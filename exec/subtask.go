@@ -53,6 +53,12 @@ type subtask struct {
 
 	finalID int64 // id of the Final barrier this subtask forwarded, 0 if none
 	done    int64 // highest checkpoint id notified complete
+
+	// End of data (FinalCheckpoint): eod[i] is set once channel i sent
+	// MsgEndOfData or ended; finished once the operators' Finish ran.
+	eod      []bool
+	nEOD     int
+	finished bool
 }
 
 func newSubtask(j *Job, vi, i int) *subtask {
@@ -290,6 +296,9 @@ func (st *subtask) runSource() error {
 		}
 		if end {
 			if st.job.opts.FinalCheckpoint {
+				if err := st.endOfData(); err != nil {
+					return err
+				}
 				return st.awaitFinalBarrier()
 			}
 			return nil
@@ -332,11 +341,16 @@ func (st *subtask) runInputs() error {
 			if st.in.onBarrier(i, m.Barrier) {
 				err = st.checkpoint(st.in.barrier)
 			}
+		case MsgEndOfData:
+			err = st.channelEOD(i)
 		case MsgEnd:
 			first := !st.in.ended[i]
 			aligned, advanced := st.in.onEnd(i)
-			if first {
+			if first && !st.eodOf(i) {
 				err = st.endOfChannel(i)
+			}
+			if err == nil && first {
+				err = st.channelEOD(i)
 			}
 			if err == nil && aligned {
 				err = st.checkpoint(st.in.barrier)
@@ -453,6 +467,18 @@ func (st *subtask) commit(id int64) error {
 // finish calls Finish on every operator in chain order, each emitting into
 // the rest of the chain, then sends end of stream downstream.
 func (st *subtask) finish() error {
+	if err := st.finishOps(); err != nil {
+		return err
+	}
+	return st.out.broadcast(Message{Kind: MsgEnd})
+}
+
+// finishOps calls Finish on every operator in chain order, once.
+func (st *subtask) finishOps() error {
+	if st.finished {
+		return nil
+	}
+	st.finished = true
 	for k, op := range st.ops {
 		if f, ok := op.(Finisher); ok {
 			if err := f.Finish(st.links[k+1]); err != nil {
@@ -460,7 +486,43 @@ func (st *subtask) finish() error {
 			}
 		}
 	}
-	return st.out.broadcast(Message{Kind: MsgEnd})
+	return nil
+}
+
+// endOfData finishes the operators and tells the downstream subtasks
+// that no more data follows.
+func (st *subtask) endOfData() error {
+	if err := st.finishOps(); err != nil {
+		return err
+	}
+	return st.out.broadcast(Message{Kind: MsgEndOfData})
+}
+
+func (st *subtask) eodOf(i int) bool { return st.eod != nil && st.eod[i] }
+
+// channelEOD records that input channel i has no more data (end of data or
+// end of stream). The first time it tells the operator that the channel's
+// edge may have ended; when every channel is done the subtask reaches its
+// own end of data.
+func (st *subtask) channelEOD(i int) error {
+	if st.eod == nil {
+		st.eod = make([]bool, len(st.inputs))
+	}
+	if st.eod[i] {
+		return nil
+	}
+	st.eod[i] = true
+	st.nEOD++
+	if !st.in.ended[i] {
+		// MsgEndOfData: the edge's data ends here (MsgEnd follows later).
+		if err := st.endOfChannel(i); err != nil {
+			return err
+		}
+	}
+	if st.nEOD == len(st.inputs) && !st.finished && st.job.opts.FinalCheckpoint {
+		return st.endOfData()
+	}
+	return nil
 }
 
 // closeAll closes the source and every operator built, once, recovering

@@ -66,7 +66,15 @@ func (a *Aggregate) Fields() []Field {
 func (a *Aggregate) Inputs() []Node { return []Node{a.Input} }
 
 // Mode implements Node.
-func (a *Aggregate) Mode() connectors.ChangelogMode { return connectors.Retract }
+func (a *Aggregate) Mode() connectors.ChangelogMode {
+	// A window aggregate (rewritten by the optimizer) emits each window's
+	// final rows once: append-only. Sink modes are checked before the
+	// rewrite, so the mode must already say so here.
+	if p, err := windowAggregate(a); err == nil && p != nil {
+		return connectors.AppendOnly
+	}
+	return connectors.Retract
+}
 
 // Bounded implements Node.
 func (a *Aggregate) Bounded() bool { return a.Input.Bounded() }

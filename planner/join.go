@@ -41,6 +41,10 @@ type Join struct {
 	// inputs append-only with rowtime attributes that Cond bounds (the
 	// bounds are then not in Residual).
 	Interval *IntervalBounds
+	// Window is set by planJoins when the join is a window join: both
+	// inputs carry windows whose starts and ends Cond equates (see
+	// window_join.go); they are then keys too.
+	Window *WindowJoinCols
 }
 
 // IntervalBounds are the time bounds of an interval join: a pair joins
@@ -93,6 +97,9 @@ func (j *Join) Inputs() []Node { return []Node{j.Left, j.Right} }
 
 // Mode implements Node.
 func (j *Join) Mode() connectors.ChangelogMode {
+	if j.window() != nil {
+		return connectors.AppendOnly // over windowed, hence append-only, inputs
+	}
 	appendOnly := j.Left.Mode() == connectors.AppendOnly && j.Right.Mode() == connectors.AppendOnly
 	if appendOnly && (j.Kind == InnerJoin || j.Kind == SemiJoin || j.interval() != nil) {
 		return connectors.AppendOnly
@@ -104,6 +111,9 @@ func (j *Join) Mode() connectors.ChangelogMode {
 func (j *Join) Bounded() bool { return j.Left.Bounded() && j.Right.Bounded() }
 
 func (j *Join) describe() string {
+	if j.Window != nil {
+		return j.describeWindow()
+	}
 	all := append(append([]Field(nil), j.Left.Fields()...), j.Right.Fields()...)
 	var parts []string
 	if len(j.LeftKeys) > 0 {
@@ -437,7 +447,11 @@ func splitJoin(j *Join) (Node, error) {
 			residual = append(residual, c)
 		}
 	}
-	interval, residual := intervalBounds(j, residual)
+	window := windowJoinOf(j, lkeys, rkeys)
+	var interval *IntervalBounds
+	if window == nil {
+		interval, residual = intervalBounds(j, residual)
+	}
 	if len(lkeys) == 0 && (j.Kind == RightJoin || j.Kind == FullJoin || j.Kind == LeftJoin && j.Cond != nil) {
 		return nil, fmt.Errorf("%s needs at least one equality condition between its two inputs (outer joins without one are not supported)", joinNames[j.Kind])
 	}
@@ -456,7 +470,7 @@ func splitJoin(j *Join) (Node, error) {
 	}
 	// Keys: plain columns of equal types are used as they are; others are
 	// computed (and cast to a common type) by a projection on their side.
-	out := &Join{Kind: j.Kind, Interval: interval}
+	out := &Join{Kind: j.Kind, Interval: interval, Window: window}
 	lproj, rproj := identity(left, ""), identity(right, "")
 	for i := range lkeys {
 		l := lkeys[i]

@@ -210,7 +210,7 @@ func (c *compiler) node(n Node) (frag, error) {
 			par, kind = 1, exec.Single
 		}
 		f = c.exchange([]frag{f}, kind, x.GroupCols, par, "GroupAggregate")
-		spec := ops.GroupAggSpec{GroupCols: x.GroupCols, InTypes: f.types}
+		spec := ops.GroupAggSpec{GroupCols: x.GroupCols, InTypes: f.types, StateTTL: c.p.StateTTL}
 		for _, call := range x.Calls {
 			spec.Calls = append(spec.Calls, ops.AggCall{Kind: aggKinds[call.Func], Arg: call.Arg,
 				Distinct: call.Distinct, Filter: call.Filter, OutType: call.Type})
@@ -234,6 +234,9 @@ func (c *compiler) node(n Node) (frag, error) {
 		}
 		return c.addOp(f, x.describe(), f.types, ops.SingleRowFactory()), nil
 	case *Rank:
+		if x.Window != nil {
+			return c.windowRank(x) // window_rank.go
+		}
 		f, err := c.node(x.Input)
 		if err != nil {
 			return frag{}, err
@@ -243,7 +246,7 @@ func (c *compiler) node(n Node) (frag, error) {
 			par, kind = 1, exec.Single
 		}
 		f = c.exchange([]frag{f}, kind, x.PartitionCols, par, "Rank")
-		spec := ops.TopNSpec{PartitionCols: x.PartitionCols, N: x.N, InTypes: f.types, WithRank: true,
+		spec := ops.TopNSpec{PartitionCols: x.PartitionCols, N: x.N, InTypes: f.types, WithRank: true, StateTTL: c.p.StateTTL,
 			InsertOnly: x.Input.Mode() == connectors.AppendOnly}
 		for _, k := range x.Order {
 			if k.Desc {
@@ -254,6 +257,9 @@ func (c *compiler) node(n Node) (frag, error) {
 		}
 		return c.addOp(f, x.describe(), fieldTypes(x.Fields()), ops.TopNFactory(spec)), nil
 	case *Join:
+		if x.Window != nil {
+			return c.windowJoin(x) // window_join.go
+		}
 		lf, err := c.node(x.Left)
 		if err != nil {
 			return frag{}, err
@@ -282,7 +288,7 @@ func (c *compiler) node(n Node) (frag, error) {
 		if x.Interval != nil {
 			return c.addOp(f, x.describe(), v.OutTypes, ops.IntervalJoinFactory(intervalSpec(x, lf.types, rf.types))), nil
 		}
-		spec := ops.JoinSpec{Type: joinKinds[x.Kind], LeftKeys: x.LeftKeys, RightKeys: x.RightKeys,
+		spec := ops.JoinSpec{Type: joinKinds[x.Kind], LeftKeys: x.LeftKeys, RightKeys: x.RightKeys, StateTTL: c.p.StateTTL,
 			LeftTypes: lf.types, RightTypes: rf.types, Residual: x.Residual}
 		return c.addOp(f, x.describe(), v.OutTypes, ops.JoinFactory(spec)), nil
 	case *Sink:
@@ -300,6 +306,13 @@ func (c *compiler) node(n Node) (frag, error) {
 			return frag{}, fmt.Errorf("table '%s': %w", x.Table.Name, err)
 		}
 		par := c.parallelism()
+		fixed := 0
+		if sp, ok := conn.(connectors.SinkParallelizer); ok {
+			fixed = sp.SinkParallelism(x.Table)
+		}
+		if fixed > 0 {
+			par = fixed
+		}
 		key := x.UpsertKey
 		if len(key) == 0 && x.Input.Mode() != connectors.AppendOnly {
 			// A retraction must reach the subtask that wrote the row.
@@ -307,11 +320,18 @@ func (c *compiler) node(n Node) (frag, error) {
 				key = append(key, i)
 			}
 		}
-		if len(key) > 0 {
+		switch {
+		case len(key) > 0:
 			// All changes of one key go to one sink subtask, in order.
 			if c.g.Vertices[f.vertex].Parallelism != 1 || par != 1 {
 				f = c.exchange([]frag{f}, exec.Hash, key, par, "Sink: "+x.Table.Name)
 			}
+		case fixed > 0 && c.g.Vertices[f.vertex].Parallelism != fixed:
+			kind := exec.Rebalance
+			if fixed == 1 {
+				kind = exec.Single
+			}
+			f = c.exchange([]frag{f}, kind, nil, fixed, "Sink: "+x.Table.Name)
 		}
 		return c.addOp(f, "Sink: "+x.Table.Name+" ("+connectorName(x.Table)+")", f.types, fac), nil
 	}

@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/parser"
@@ -37,6 +38,10 @@ type Planner struct {
 	Catalog Catalog
 	// Parallelism is parallelism.default.
 	Parallelism int
+	// StateTTL is table.exec.state.ttl: state of a key of a group
+	// aggregation, regular join or Top-N idle for longer may be dropped;
+	// 0 keeps state forever.
+	StateTTL time.Duration
 }
 
 // Plan is a planned query or insert.

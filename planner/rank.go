@@ -15,12 +15,20 @@ import (
 // keeps those ranked 1..N: Top-N, and deduplication when N = 1. Its output
 // is the input columns followed by the BIGINT rank. N is set from the
 // enclosing query's filter on the rank (rn <= N) by the optimizer.
+//
+// A Rank whose partition columns include the window_start and window_end
+// of a windowed input (a window TVF or window aggregate, through filters
+// and column projections) is a window Top-N (Window set; see
+// window_rank.go): append-only, each window's ranks emitted once when the
+// watermark passes its end.
 type Rank struct {
 	Input         Node
 	PartitionCols []int
 	Order         []SortKey
 	N             int64
 	Name          string
+	// Window is set by the optimizer (limitRanks) for a window Top-N.
+	Window *RankWindow
 }
 
 // Fields implements Node.
@@ -31,8 +39,13 @@ func (r *Rank) Fields() []Field {
 // Inputs implements Node.
 func (r *Rank) Inputs() []Node { return []Node{r.Input} }
 
-// Mode implements Node.
-func (r *Rank) Mode() connectors.ChangelogMode { return connectors.Retract }
+// Mode implements Node: a window Top-N is append-only.
+func (r *Rank) Mode() connectors.ChangelogMode {
+	if r.window() != nil {
+		return connectors.AppendOnly
+	}
+	return connectors.Retract
+}
 
 // Bounded implements Node.
 func (r *Rank) Bounded() bool { return r.Input.Bounded() }
@@ -49,6 +62,16 @@ func (r *Rank) describe() string {
 			d = "DESC"
 		}
 		order = append(order, in[k.Col].Name+" "+d)
+	}
+	if w := r.Window; w != nil {
+		parts = parts[:0]
+		for _, c := range r.PartitionCols {
+			if c != w.Start && c != w.End {
+				parts = append(parts, in[c].Name)
+			}
+		}
+		return fmt.Sprintf("WindowRank(rankType=[ROW_NUMBER], window=[%s, %s], partitionBy=[%s], orderBy=[%s], rankRange=[1..%d])",
+			in[w.Start].Name, in[w.End].Name, strings.Join(parts, ", "), strings.Join(order, ", "), r.N)
 	}
 	return fmt.Sprintf("Rank(rankType=[ROW_NUMBER], partitionBy=[%s], orderBy=[%s], rankRange=[1..%d])",
 		strings.Join(parts, ", "), strings.Join(order, ", "), r.N)
@@ -111,7 +134,8 @@ func (b *builder) rankHook(in *Node, base []Field) func(ast.ExprNode) (expr.Expr
 }
 
 // limitRanks turns a filter on a Rank's rank column (rn <= N, rn < N,
-// rn = 1) into the Rank's N; a Rank with no such filter is an error.
+// rn = 1) into the Rank's N, and marks window Top-Ns (Rank.Window); a
+// Rank with no such filter is an error.
 func (pl *Planner) limitRanks(n Node) (Node, error) {
 	n, err := limitRank(n)
 	if err != nil {
@@ -128,7 +152,11 @@ func (pl *Planner) limitRanks(n Node) (Node, error) {
 		}
 		ins[i] = p
 	}
-	return withInputs(n, ins), nil
+	n = withInputs(n, ins)
+	if r, ok := n.(*Rank); ok {
+		r.Window = rankWindow(r)
+	}
+	return n, nil
 }
 
 // limitRank rewrites one Filter directly over a Rank.

@@ -310,3 +310,62 @@ func TestRunHopCumulateAndTVF(t *testing.T) {
 		+I 2 2024-01-01 00:00:14.000 2024-01-01 00:00:19.000 1
 		+I 1 2024-01-01 00:00:21.000 2024-01-01 00:00:26.000 1`)
 }
+
+func TestRunWindowTopN(t *testing.T) {
+	overAgg := `SELECT window_start, auction, total, rn FROM (
+		SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY total DESC) AS rn FROM (
+			SELECT auction, window_start, window_end, SUM(price) AS total
+			FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+			GROUP BY auction, window_start, window_end)) WHERE rn = 1`
+	overTVF := `SELECT window_end, price, rn FROM (
+		SELECT price, window_start, window_end, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY price DESC) AS rn
+		FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))) WHERE rn <= 2`
+	for _, par := range []int{1, 4} {
+		for _, splits := range [][][][3]int64{{bidsInOrder}, {bidsInOrder[:2], bidsInOrder[2:4], bidsInOrder[4:]}} {
+			checkRows(t, runWindow(t, par, overAgg, splits...), `
+				+I 2024-01-01 00:00:00.000 1 40 1
+				+I 2024-01-01 00:00:10.000 2 8 1
+				+I 2024-01-01 00:00:20.000 1 1 1`)
+			checkRows(t, runWindow(t, par, overTVF, splits...), `
+				+I 2024-01-01 00:00:10.000 30 1
+				+I 2024-01-01 00:00:10.000 20 2
+				+I 2024-01-01 00:00:20.000 8 1
+				+I 2024-01-01 00:00:20.000 5 2
+				+I 2024-01-01 00:00:30.000 1 1`)
+		}
+		// (2, 99, 3 s) comes after the watermark passed 10 s: dropped.
+		checkRows(t, runWindow(t, par, overTVF, bidsWithLate), `
+			+I 2024-01-01 00:00:10.000 30 1
+			+I 2024-01-01 00:00:10.000 10 2
+			+I 2024-01-01 00:00:20.000 8 1
+			+I 2024-01-01 00:00:20.000 7 2`)
+	}
+}
+
+func TestRunWindowJoin(t *testing.T) {
+	left := `SELECT l.auction, l.price, r.price, l.window_start
+		FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)) AS l
+		LEFT JOIN TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)) AS r
+		ON l.auction = r.auction AND l.window_start = r.window_start AND l.window_end = r.window_end AND l.price < r.price`
+	full := `SELECT COALESCE(a.window_start, b.window_start), a.n, b.m
+		FROM (SELECT window_start, window_end, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+			WHERE auction = 1 GROUP BY window_start, window_end) a
+		FULL JOIN (SELECT window_start, window_end, MAX(price) AS m FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+			WHERE auction = 2 GROUP BY window_start, window_end) b
+		ON a.window_start = b.window_start AND a.window_end = b.window_end`
+	for _, par := range []int{1, 4} {
+		for _, splits := range [][][][3]int64{{bidsInOrder}, {bidsInOrder[:2], bidsInOrder[2:4], bidsInOrder[4:]}} {
+			checkRows(t, runWindow(t, par, left, splits...), `
+				+I 1 10 30 2024-01-01 00:00:00.000
+				+I 1 30 NULL 2024-01-01 00:00:00.000
+				+I 2 20 NULL 2024-01-01 00:00:00.000
+				+I 1 5 NULL 2024-01-01 00:00:10.000
+				+I 2 8 NULL 2024-01-01 00:00:10.000
+				+I 1 1 NULL 2024-01-01 00:00:20.000`)
+			checkRows(t, runWindow(t, par, full, splits...), `
+				+I 2024-01-01 00:00:00.000 2 20
+				+I 2024-01-01 00:00:10.000 1 8
+				+I 2024-01-01 00:00:20.000 1 NULL`)
+		}
+	}
+}

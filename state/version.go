@@ -404,10 +404,13 @@ func (s *Store) NamespaceKeys(prefix []byte, ts uint64) (int64, error) {
 // deleteStatePrefix deletes, at writeTs, every key under prefix that has a
 // value at readTs, in batches of bounded size, and returns how many.
 // readTs must be >= writeTs so that each round sees the previous rounds'
-// deletes (a later write at the same ts wins).
+// deletes (a later write at the same ts wins). Each round starts after the
+// last key of the previous one: seeking from the prefix again would make
+// Badger step over every key deleted so far, quadratic in the keys.
 func (s *Store) deleteStatePrefix(prefix []byte, readTs, writeTs uint64) (int, error) {
 	const chunk = 4096
 	n := 0
+	from := prefix
 	for {
 		var keys [][]byte
 		txn := s.sdb.NewTransactionAt(readTs, false)
@@ -415,7 +418,7 @@ func (s *Store) deleteStatePrefix(prefix []byte, readTs, writeTs uint64) (int, e
 		o.PrefetchValues = false
 		o.Prefix = prefix
 		it := txn.NewIterator(o)
-		for it.Rewind(); it.Valid() && len(keys) < chunk; it.Next() {
+		for it.Seek(from); it.Valid() && len(keys) < chunk; it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
 		}
 		it.Close()
@@ -437,6 +440,7 @@ func (s *Store) deleteStatePrefix(prefix []byte, readTs, writeTs uint64) (int, e
 		if len(keys) < chunk {
 			return n, nil
 		}
+		from = append(keys[len(keys)-1], 0) // the smallest key after the last one
 	}
 }
 

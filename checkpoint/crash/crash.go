@@ -11,6 +11,7 @@
 //	after-snapshot    a subtask snapshotted barrier id but has not acknowledged it
 //	after-complete    checkpoint id is durable but sinks were not told to commit
 //	during-commit     a sink is half-way through committing checkpoint id
+//	after-commit      a sink committed checkpoint id's transactions, before the next checkpoint (kafka)
 package crash
 
 import (

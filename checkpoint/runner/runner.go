@@ -644,6 +644,11 @@ func (d *driver) apply(actions []checkpoint.Action) {
 			d.complete(x)
 		case checkpoint.Abort:
 			delete(d.pending, x.ID)
+			for _, st := range d.coord.History() {
+				if st.ID == x.ID {
+					d.r.record(st)
+				}
+			}
 			if !x.Subsumed {
 				d.r.spec.Logf("job %s: checkpoint %d aborted: %s", d.r.spec.JobID, x.ID, x.Reason)
 				d.reply(x.ID, result{err: fmt.Errorf("checkpoint %d aborted: %s", x.ID, x.Reason)})
@@ -699,13 +704,21 @@ func (d *driver) complete(x checkpoint.Complete) {
 	}
 	d.r.mu.Lock()
 	d.r.lastDone = x.ID
-	d.r.history = append(d.r.history, x.Stats)
-	if len(d.r.history) > 32 {
-		d.r.history = d.r.history[len(d.r.history)-32:]
-	}
 	d.r.mu.Unlock()
+	d.r.record(x.Stats)
 	d.completed[x.ID] = md
 	d.job.NotifyCheckpointComplete(x.ID)
+}
+
+// record adds a finished (completed or failed) checkpoint to the history
+// History shows, keeping the newest 32.
+func (r *Runner) record(st checkpoint.Stats) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.history = append(r.history, st)
+	if len(r.history) > 32 {
+		r.history = r.history[len(r.history)-32:]
+	}
 }
 
 // replyCommitted answers the requests for completed checkpoints whose

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicesql/sluice/checkpoint/crash"
 	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/exec/types"
@@ -192,7 +193,14 @@ func (s *sink) NotifyCheckpointComplete(id int64) error {
 	if s.txn == nil {
 		return nil
 	}
-	return s.txn.commitUpTo(id)
+	n, err := s.txn.commitUpTo(id)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		crash.Point("after-commit", id)
+	}
+	return nil
 }
 
 // Restore implements exec.Restorer: commits the transactions checkpoint id

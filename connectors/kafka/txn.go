@@ -214,24 +214,27 @@ func (p *txnPool) pendingUpTo(id int64) []*slot {
 	return out
 }
 
-// commitUpTo commits the transactions of checkpoints <= id.
-func (p *txnPool) commitUpTo(id int64) error {
+// commitUpTo commits the transactions of checkpoints <= id and returns
+// how many it committed.
+func (p *txnPool) commitUpTo(id int64) (int, error) {
 	for _, sl := range p.slots {
 		if sl.state == slotCommitted && sl.commitSeq < id {
 			sl.state = slotFree
 		}
 	}
+	n := 0
 	for _, sl := range p.pendingUpTo(id) {
 		ctx, cancel := context.WithTimeout(p.ctx, adminTimeout)
 		err := sl.cl.EndTransaction(ctx, kgo.TryCommit)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("kafka sink %s: commit transaction %s of checkpoint %d (producer id %d, epoch %d) failed, %w of that checkpoint: %w",
+			return n, fmt.Errorf("kafka sink %s: commit transaction %s of checkpoint %d (producer id %d, epoch %d) failed, %w of that checkpoint: %w",
 				p.table, sl.id, sl.cp, sl.pid, sl.epoch, ErrPossibleDataLoss, err)
 		}
 		sl.state, sl.commitSeq = slotCommitted, p.lastSnap
+		n++
 	}
-	return nil
+	return n, nil
 }
 
 // commitOpen commits the open transaction directly (no checkpoints).

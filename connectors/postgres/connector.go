@@ -29,6 +29,23 @@ func (*Connector) Validate(t *connectors.Table) error {
 // need a primary key to address rows by.
 func (*Connector) AcceptsUpdates(t *connectors.Table) bool { return len(t.PrimaryKey) > 0 }
 
+// SinkParallelism implements connectors.SinkParallelizer: 'sink.parallelism'
+// when set; else one subtask in exactly-once mode, so that each checkpoint
+// is applied in one Postgres transaction and readers never see part of it;
+// else no preference.
+func (*Connector) SinkParallelism(t *connectors.Table) int {
+	c, err := parseOptions(t)
+	switch {
+	case err != nil:
+		return 0 // NewSink reports the error
+	case c.parallelism > 0:
+		return c.parallelism
+	case c.exactlyOnce:
+		return 1
+	}
+	return 0
+}
+
 // NewSink implements connectors.SinkConnector.
 func (*Connector) NewSink(t *connectors.Table, req connectors.SinkRequest) (exec.OperatorFactory, error) {
 	cfg, err := parseOptions(t)

@@ -22,10 +22,11 @@ const (
 	optMaxRetries        = "sink.max-retries"
 	optDeliveryGuarantee = "sink.delivery-guarantee"
 	optCreateTable       = "sink.create-table"
+	optParallelism       = "sink.parallelism"
 )
 
 var knownOptions = []string{optURL, optTableName, optFlushMaxRows, optFlushInterval,
-	optMaxRetries, optDeliveryGuarantee, optCreateTable}
+	optMaxRetries, optDeliveryGuarantee, optCreateTable, optParallelism}
 
 // Delivery guarantees ('sink.delivery-guarantee').
 const (
@@ -68,6 +69,8 @@ type config struct {
 	exactlyOnce bool
 	// createTable creates the target table when it does not exist.
 	createTable bool
+	// parallelism is 'sink.parallelism' (0: not set).
+	parallelism int
 
 	schema     types.Schema
 	primaryKey []int // column indexes, empty without a primary key
@@ -113,6 +116,13 @@ func parseOptions(t *connectors.Table) (*config, error) {
 			return nil, bad(optFlushInterval, "%v", err)
 		}
 		c.interval = d
+	}
+	if v, ok := t.Options[optParallelism]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 128 {
+			return nil, bad(optParallelism, "invalid parallelism '%s' (expected a whole number from 1 to 128)", v)
+		}
+		c.parallelism = n
 	}
 	if v, ok := t.Options[optMaxRetries]; ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))

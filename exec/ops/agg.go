@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/exec/types"
@@ -69,6 +70,14 @@ type GroupAggSpec struct {
 	// rows: MIN and MAX then keep only the current extremum instead of a
 	// multiset of every value, and a retraction fails with ErrAggRetraction.
 	InsertOnly bool
+	// StateTTL is table.exec.state.ttl: the state of a group not accessed
+	// for longer may be dropped, after which the group starts again from
+	// zero (its next row emits +I, as Flink does). 0 keeps state forever.
+	// See agg_ttl.go.
+	StateTTL time.Duration
+	// Now is the processing-time clock of StateTTL; nil means time.Now.
+	// Tests set it.
+	Now func() time.Time
 }
 
 // DefaultAggCacheEntries is the default of GroupAggSpec.CacheEntries.
@@ -130,6 +139,7 @@ type GroupAgg struct {
 	calls    []callPlan
 	outTypes []types.Type
 	store    accStore
+	ttl      stateTTL
 	maxPar   int
 	subtask  int
 	global   bool
@@ -212,6 +222,7 @@ func (g *GroupAgg) compile() error {
 		g.hasExtS = g.hasExtS || (p.mode == modeExtremum && p.argClass == types.ClassStr)
 		g.hasFSum = g.hasFSum || (p.argClass == types.ClassF64 && (p.Kind == AggSum || p.Kind == AggAvg))
 	}
+	g.ttl = newStateTTL(spec.StateTTL, spec.Now, nil)
 	g.compiled = true
 	return nil
 }
@@ -242,6 +253,7 @@ func (g *GroupAgg) Open(tc *exec.TaskContext) error {
 		g.maxPar = tc.MaxParallelism
 	}
 	g.subtask = tc.Subtask
+	g.ttl = newStateTTL(g.Spec.StateTTL, g.Spec.Now, tc)
 	g.store = newTaskStore(tc, accCodec{calls: g.calls}, g.cacheEntries())
 	return nil
 }
@@ -403,6 +415,13 @@ func (g *GroupAgg) resolve(b *types.Batch) error {
 	if err := g.store.getAll(g.entries, keys); err != nil {
 		return fmt.Errorf("group aggregate: read state: %w", err)
 	}
+	var now int64
+	if g.ttl.enabled() {
+		now = g.ttl.stamp()
+		if err := g.expire(keys, now); err != nil {
+			return err
+		}
+	}
 	for e := range g.entries {
 		ent := &g.entries[e]
 		ent.found = ent.rec != nil
@@ -434,6 +453,9 @@ func (g *GroupAgg) resolve(b *types.Batch) error {
 		}
 		var v []accVal
 		if ent.rec != nil {
+			if ent.active && now != 0 {
+				ent.rec.access = now
+			}
 			v = ent.rec.vals
 			if len(v) != nc {
 				return fmt.Errorf("group aggregate: state has %d accumulators, the plan %d: %w", len(v), nc, errAccCorrupt)
@@ -447,6 +469,22 @@ func (g *GroupAgg) resolve(b *types.Batch) error {
 			}
 		}
 		g.vals = append(g.vals, v)
+	}
+	return nil
+}
+
+// expire drops the state of the entries whose groups have expired (see
+// agg_ttl.go): they continue as groups without state.
+func (g *GroupAgg) expire(keys []byte, now int64) error {
+	for e := range g.entries {
+		ent := &g.entries[e]
+		if ent.rec == nil || !g.ttl.expired(ent.rec.access, now) {
+			continue
+		}
+		if err := g.store.del(int(ent.kg), ent.hash, keys[ent.keyStart:ent.keyEnd], ent.rec); err != nil {
+			return fmt.Errorf("group aggregate: delete expired state: %w", err)
+		}
+		ent.rec = nil
 	}
 	return nil
 }
@@ -500,10 +538,16 @@ func (g *GroupAgg) Finish(out exec.Collector) error {
 	return g.output(nil, out)
 }
 
-// Snapshot implements exec.Snapshotter: it flushes the groups' state.
+// Snapshot implements exec.Snapshotter: it flushes the groups' state,
+// after deleting the expired groups of a few key groups (with a StateTTL).
 func (g *GroupAgg) Snapshot(id int64) ([]byte, error) {
 	if g.store == nil {
 		return nil, nil
+	}
+	if ks, ok := g.store.(*keyedStore); ok {
+		if _, err := sweepKeyed(&g.ttl, ks.ks, func(r *accRecord) int64 { return r.access }); err != nil {
+			return nil, fmt.Errorf("group aggregate: snapshot %d: %w", id, err)
+		}
 	}
 	if err := g.store.flush(); err != nil {
 		return nil, fmt.Errorf("group aggregate: snapshot %d: %w", id, err)

@@ -58,9 +58,10 @@ type accVal struct {
 // then read rows and vals: they share the record's first cache line.
 type accRecord struct {
 	mapKey
-	rows int64
-	vals []accVal
-	inl  [2]accVal
+	rows   int64
+	access int64 // last access, processing time in ms (with a state TTL)
+	vals   []accVal
+	inl    [2]accVal
 }
 
 // newAccRecord returns a record with n zero accumulators.

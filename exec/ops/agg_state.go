@@ -253,8 +253,9 @@ func (s *keyedStore) close() error {
 // depends on the calls' modes, so a record must be decoded with the spec
 // that encoded it:
 //
-//	byte     format version (1)
+//	byte     format version (2; version 1 has no access time)
 //	varint   row count
+//	varint   last access, processing time in ms (see agg_ttl.go)
 //	uvarint  number of calls
 //	per call, by mode:
 //	  modeCount     varint n
@@ -270,7 +271,7 @@ type accCodec struct {
 	calls []callPlan
 }
 
-const accFormatVersion = 1
+const accFormatVersion = 2
 
 // errAccCorrupt is wrapped by accCodec.Decode errors; it wraps
 // state.ErrCorrupt, as the Codec contract asks.
@@ -280,6 +281,7 @@ var errAccCorrupt = fmt.Errorf("group aggregate accumulators: %w", state.ErrCorr
 func (c accCodec) Encode(dst []byte, r *accRecord) []byte {
 	dst = append(dst, accFormatVersion)
 	dst = binary.AppendVarint(dst, r.rows)
+	dst = binary.AppendVarint(dst, r.access)
 	dst = binary.AppendUvarint(dst, uint64(len(c.calls)))
 	for k := range c.calls {
 		p := &c.calls[k]
@@ -336,11 +338,15 @@ func appendValue(dst []byte, c types.Class, i int64, f float64, s string) []byte
 // panics on malformed input; it returns an error wrapping errAccCorrupt.
 func (c accCodec) Decode(b []byte) (*accRecord, error) {
 	d := accDecoder{b: b}
-	if v := d.byte(); v != accFormatVersion && d.err == nil {
+	v := d.byte()
+	if v != accFormatVersion && v != 1 && d.err == nil {
 		return nil, fmt.Errorf("%w: format version %d", errAccCorrupt, v)
 	}
 	r := newAccRecord(len(c.calls))
 	r.rows = d.varint()
+	if v >= 2 {
+		r.access = d.varint()
+	}
 	if n := d.uvarint(); d.err == nil && n != uint64(len(c.calls)) {
 		return nil, fmt.Errorf("%w: %d calls, the aggregate has %d", errAccCorrupt, n, len(c.calls))
 	}

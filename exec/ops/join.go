@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/exec/expr"
@@ -67,6 +68,13 @@ type JoinSpec struct {
 	// CacheEntries is the number of join keys per side kept decoded in
 	// memory when state is kept in a state store (0: DefaultJoinCacheEntries).
 	CacheEntries int
+	// StateTTL is table.exec.state.ttl: a side's rows of a join key not
+	// accessed for longer may be dropped (see agg_ttl.go); 0 keeps them
+	// forever. As in Flink, results may then be incomplete: a row arriving
+	// after the other side's rows expired does not join with them.
+	StateTTL time.Duration
+	// Now is the processing-time clock of StateTTL; nil means time.Now.
+	Now func() time.Time
 }
 
 // Validate checks the spec's key columns and types.
@@ -181,6 +189,8 @@ type Join struct {
 	sides     [2]joinSide
 	state     joinState
 	maxPar    int
+	ttl       stateTTL
+	now       int64 // processing time of the current ProcessInput (ms), with a TTL
 
 	out       *types.Batch // output being built; nil when empty
 	coll      exec.Collector
@@ -189,10 +199,13 @@ type Join struct {
 	keyHashes []uint64
 	rowHashes []uint64
 	key       joinKeyRef // key of the row being processed
-	iota      []int32    // 0, 1, 2, ...
-	sel       []int32    // matching rows of an entry
-	trans     []int32    // rows of sel whose match count went 0↔1
-	exp       []int32    // rows repeated by their count
+	chunkKeys []byte     // encoded keys of the rows of a chunk (see encodeKeys)
+	chunkEnds []int32
+	chunkNull []bool
+	iota      []int32 // 0, 1, 2, ...
+	sel       []int32 // matching rows of an entry
+	trans     []int32 // rows of sel whose match count went 0↔1
+	exp       []int32 // rows repeated by their count
 }
 
 // joinSide is the state and plan of one input.
@@ -271,6 +284,7 @@ func (j *Join) start(tc *exec.TaskContext) error {
 		}
 	}
 	j.state = j.newState(tc)
+	j.ttl = newStateTTL(s.StateTTL, s.Now, tc)
 	j.started = true
 	return nil
 }
@@ -298,26 +312,41 @@ func (j *Join) ProcessInput(input int, b *types.Batch, out exec.Collector) error
 	}
 	j.coll = out
 	defer func() { j.coll = nil }()
+	if j.ttl.enabled() {
+		j.now = j.ttl.stamp()
+	}
 	j.keyHashes = exec.HashColumns(b, me.keys, j.keyHashes)
 	j.rowHashes = exec.HashColumns(b, me.allCols, j.rowHashes)
 	pf, _ := j.state.(joinPrefetcher)
+	var keyStart int32
 	for i, op := range b.Ops {
-		if pf != nil {
-			if i%joinPrefetchRows == 0 {
-				end := min(i+joinPrefetchRows, len(j.keyHashes))
-				pf.prefetch(input, j.keyHashes[i:end], b.Ops[i:end])
+		// The keys of the rows are encoded a chunk at a time, and the
+		// state warms up
+		// their entries before the rows are processed one by one.
+		if i%joinPrefetchRows == 0 {
+			end := min(i+joinPrefetchRows, b.Len())
+			j.encodeKeys(b, me.keys, i, end)
+			if pf != nil {
+				pf.prefetch(input, j.keyHashes[i:end], b.Ops[i:end], j.chunkKeys, j.chunkEnds)
 			}
-			pf.hint(i % joinPrefetchRows)
+			keyStart = 0
 		}
+		ck := i % joinPrefetchRows
+		if pf != nil {
+			pf.hint(ck)
+		}
+		keyEnd := j.chunkEnds[ck]
+		key := j.chunkKeys[keyStart:keyEnd]
+		keyStart = keyEnd
 		var err error
 		switch {
-		case joinKeyHasNull(b, me.keys, i):
+		case j.chunkNull[ck]:
 			err = j.nullKeyRow(input, b, i, op.IsAdd())
 		default:
 			// j.key, not a local: it is passed to interface methods
 			// and would escape, one allocation per row.
 			k := &j.key
-			k.key = state.EncodeKeyColumns(k.key[:0], b, me.keys, i)
+			k.key = key
 			k.h, k.kg = j.keyHashes[i], -1
 			if op.IsAdd() {
 				err = j.add(input, b, i, k, j.rowHashes[i])
@@ -357,6 +386,21 @@ func joinCheckBatch(b *types.Batch, ts []types.Type, input int) error {
 	return nil
 }
 
+// encodeKeys encodes the join keys of rows lo..hi-1 of b into j.chunkKeys,
+// the k-th ending at j.chunkEnds[k]; j.chunkNull[k] says the row has a NULL
+// key column, and then an empty key.
+func (j *Join) encodeKeys(b *types.Batch, keyCols []int, lo, hi int) {
+	keys, ends, nulls := j.chunkKeys[:0], j.chunkEnds[:0], j.chunkNull[:0]
+	for i := lo; i < hi; i++ {
+		null := joinKeyHasNull(b, keyCols, i)
+		if !null {
+			keys = state.EncodeKeyColumns(keys, b, keyCols, i)
+		}
+		ends, nulls = append(ends, int32(len(keys))), append(nulls, null)
+	}
+	j.chunkKeys, j.chunkEnds, j.chunkNull = keys, ends, nulls
+}
+
 func joinKeyHasNull(b *types.Batch, keys []int, i int) bool {
 	for _, c := range keys {
 		if b.Cols[c].IsNull(i) {
@@ -389,7 +433,7 @@ func (k *joinKeyRef) group(maxPar int) int {
 func (j *Join) add(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) error {
 	me, ot := &j.sides[in], &j.sides[1-in]
 	var matched int64
-	oe, ok, err := j.state.get(1-in, k)
+	oe, ok, err := j.getEntry(1-in, k, false)
 	if err != nil {
 		return fmt.Errorf("read %s state: %w", joinSideName(1-in), err)
 	}
@@ -433,7 +477,7 @@ func (j *Join) add(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) erro
 		}
 	}
 
-	e, err := j.state.getOrNew(in, k)
+	e, err := j.getOrNewEntry(in, k)
 	if err != nil {
 		return fmt.Errorf("read %s state: %w", joinSideName(in), err)
 	}
@@ -461,7 +505,7 @@ func (j *Join) add(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) erro
 // row hash rh). A row that is not in state is ignored.
 func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) error {
 	me, ot := &j.sides[in], &j.sides[1-in]
-	e, ok, err := j.state.get(in, k)
+	e, ok, err := j.getEntry(in, k, true)
 	if err != nil {
 		return fmt.Errorf("read %s state: %w", joinSideName(in), err)
 	}
@@ -498,7 +542,7 @@ func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) 
 	}
 
 	var matched int64
-	oe, ok, err := j.state.get(1-in, k)
+	oe, ok, err := j.getEntry(1-in, k, false)
 	if err != nil {
 		return fmt.Errorf("read %s state: %w", joinSideName(1-in), err)
 	}
@@ -541,10 +585,64 @@ func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) 
 	return nil
 }
 
-// Snapshot implements exec.Snapshotter: it flushes both sides' state.
+// getEntry is joinState.get with the state TTL (agg_ttl.go) applied: an
+// expired entry is deleted and reported absent; a found entry's access
+// time is set when the caller is going to write it (write), else
+// refreshed, and written, when it has gone stale.
+func (j *Join) getEntry(side int, k *joinKeyRef, write bool) (*joinRows, bool, error) {
+	e, ok, err := j.state.get(side, k)
+	if err != nil || !ok || !j.ttl.enabled() {
+		return e, ok, err
+	}
+	switch {
+	case j.ttl.expired(e.access, j.now):
+		if err := j.state.del(side, k); err != nil {
+			return nil, false, err
+		}
+		return nil, false, nil
+	case write:
+		e.access = j.now
+	case j.ttl.stale(e.access, j.now):
+		e.access = j.now
+		if err := j.state.put(side, k, e); err != nil {
+			return nil, false, err
+		}
+	}
+	return e, true, nil
+}
+
+// getOrNewEntry is joinState.getOrNew with the state TTL applied: an
+// expired entry is replaced by an empty one. The caller writes the entry.
+func (j *Join) getOrNewEntry(side int, k *joinKeyRef) (*joinRows, error) {
+	if j.ttl.enabled() {
+		if _, _, err := j.getEntry(side, k, true); err != nil {
+			return nil, err
+		}
+	}
+	e, err := j.state.getOrNew(side, k)
+	if err == nil {
+		e.access = j.now
+	}
+	return e, err
+}
+
+// Snapshot implements exec.Snapshotter: it flushes both sides' state,
+// after deleting the expired entries of a few key groups (with a
+// StateTTL).
 func (j *Join) Snapshot(id int64) ([]byte, error) {
 	if !j.started {
 		return nil, nil
+	}
+	if ks, ok := j.state.(*joinKeyedState); ok && j.ttl.enabled() {
+		for side := range ks.ks {
+			c := j.ttl // both sides sweep the same key groups
+			if _, err := sweepKeyed(&c, ks.ks[side], func(e *joinRows) int64 { return e.access }); err != nil {
+				return nil, fmt.Errorf("join: checkpoint %d: %s side: %w", id, joinSideName(side), err)
+			}
+			if side == 1 {
+				j.ttl = c
+			}
+		}
 	}
 	if err := j.state.flush(); err != nil {
 		return nil, fmt.Errorf("join: checkpoint %d: %w", id, err)

@@ -107,6 +107,8 @@ type joinRows struct {
 	// listed in overflow instead.
 	idx      map[uint64]int32
 	overflow []int32
+
+	access int64 // last access, processing time in ms (with a state TTL)
 }
 
 func (e *joinRows) rec(l *joinLayout, r int) []int64 {
@@ -516,7 +518,8 @@ func (e *joinRows) gather(l *joinLayout, dst *types.Vector, c int, rows []int32)
 
 // joinRowsCodec encodes entries for state.KeyedState:
 //
-//	byte        format version (joinRowsFormat)
+//	byte        format version (joinRowsFormat; version 1 has no access time)
+//	varint      last access, processing time in ms (see agg_ttl.go)
 //	uvarint     number of records
 //	per record  uvarint count, uvarint matches (tracked sides only),
 //	            uvarint length, state.EncodeRow of the row's values
@@ -531,12 +534,13 @@ type joinRowsCodec struct {
 }
 
 // joinRowsFormat is the version byte of joinRowsCodec's encoding.
-const joinRowsFormat = 1
+const joinRowsFormat = 2
 
 // Encode implements state.Codec.
 func (c *joinRowsCodec) Encode(dst []byte, e *joinRows) []byte {
 	l := c.l
 	dst = append(dst, joinRowsFormat)
+	dst = binary.AppendVarint(dst, e.access)
 	dst = binary.AppendUvarint(dst, uint64(e.n))
 	for r := range e.n {
 		dst = binary.AppendUvarint(dst, uint64(e.count(l, r)))
@@ -554,10 +558,20 @@ func (c *joinRowsCodec) Encode(dst []byte, e *joinRows) []byte {
 // Decode implements state.Codec.
 func (c *joinRowsCodec) Decode(b []byte) (*joinRows, error) {
 	l := c.l
-	if len(b) == 0 || b[0] != joinRowsFormat {
+	if len(b) == 0 || (b[0] != joinRowsFormat && b[0] != 1) {
 		return nil, fmt.Errorf("join state: %w: not format %d", state.ErrCorrupt, joinRowsFormat)
 	}
-	n, b, err := joinReadUvarint(b[1:], "row count")
+	var access int64
+	ver := b[0]
+	b = b[1:]
+	if ver >= 2 {
+		var k int
+		if access, k = binary.Varint(b); k <= 0 {
+			return nil, fmt.Errorf("join state: %w: access time", state.ErrCorrupt)
+		}
+		b = b[k:]
+	}
+	n, b, err := joinReadUvarint(b, "row count")
 	if err != nil {
 		return nil, err
 	}
@@ -594,6 +608,7 @@ func (c *joinRowsCodec) Decode(b []byte) (*joinRows, error) {
 		return nil, fmt.Errorf("join state: %w: %d trailing bytes", state.ErrCorrupt, len(b))
 	}
 	e.buildIndex(l)
+	e.access = access
 	return e, nil
 }
 

@@ -735,11 +735,33 @@ func (d *joinDiscard) Collect(b *types.Batch) error {
 
 // BenchmarkJoin joins two append-only streams of 1 M rows each (k BIGINT
 // uniform over 100 k keys, v BIGINT), fed in interleaved batches of 1024,
-// with an inner join and in-memory state. One op is the whole 2 M rows;
-// rows/s counts input rows per second of wall time, rows/cpu-s per second
-// of the process's CPU time (GC included), which a busy machine disturbs
-// less.
+// with an inner join. One op is the whole 2 M rows; rows/s counts input
+// rows per second of wall time, rows/cpu-s per second of the process's CPU
+// time (GC included), which a busy machine disturbs less.
+//
+//	map    in-memory state (no state backend)
+//	keyed  keyed state on Badger (a b.TempDir store, default cache)
 func BenchmarkJoin(b *testing.B) {
+	b.Run("map", func(b *testing.B) { runJoinBench(b, nil) })
+	b.Run("keyed", func(b *testing.B) {
+		st, err := state.Open(b.TempDir(), state.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		n := 0
+		runJoinBench(b, func(j *ops.Join) {
+			n++ // a fresh namespace per run
+			tc := exectest.TaskContext(b.Context())
+			tc.State, tc.JobID, tc.VertexID = st, "bench", n
+			if err := j.Open(tc); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+func runJoinBench(b *testing.B, open func(*ops.Join)) {
 	const (
 		rowsPerSide = 1_000_000
 		keys        = 100_000
@@ -753,6 +775,9 @@ func BenchmarkJoin(b *testing.B) {
 		j, err := ops.NewJoin(spec)
 		if err != nil {
 			b.Fatal(err)
+		}
+		if open != nil {
+			open(j)
 		}
 		rnd := rand.New(rand.NewPCG(1, 2))
 		var sink joinDiscard

@@ -2,10 +2,12 @@ package ops
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/exec/types"
@@ -33,7 +35,19 @@ type TopNSpec struct {
 	// retraction fails with ErrTopNRetraction. Otherwise every row of a
 	// partition is kept, so that a retracted top row can be replaced.
 	InsertOnly bool
+	// CacheEntries bounds the partitions kept decoded in memory by durable
+	// keyed state (0: DefaultTopNCacheEntries).
+	CacheEntries int
+	// StateTTL is table.exec.state.ttl: the state of a partition not
+	// accessed for longer may be dropped (see agg_ttl.go), after which the
+	// partition starts again from its next row; 0 keeps state forever.
+	StateTTL time.Duration
+	// Now is the processing-time clock of StateTTL; nil means time.Now.
+	Now func() time.Time
 }
+
+// DefaultTopNCacheEntries is the default of TopNSpec.CacheEntries.
+const DefaultTopNCacheEntries = 10_000
 
 // Errors of TopN.
 var (
@@ -64,22 +78,30 @@ var (
 // every row with a new rank). Without WithRank a rank change alone emits
 // nothing.
 //
-// State. Per partition, a slice of rows sorted by (Order, arrival) and the
-// rows last emitted, in a Go map keyed by the partition key's
-// state.EncodeKeyColumns encoding. The state is in memory only: it is not
-// written to TaskContext.State and is not part of checkpoints. A partition
-// whose rows are all retracted is removed.
+// State. Per partition (keyed by the partition key's
+// state.EncodeKeyColumns encoding), its rows sorted by (Order, arrival),
+// the rows last emitted (between batches always the first N rows) and an
+// arrival counter. With a state backend (TaskContext.State, see Open)
+// partitions live in keyed state under exec.StateNamespace, cached up to
+// CacheEntries, in the key group the Hash exchange routes them by
+// (exec.KeyGroup of exec.HashColumns over PartitionCols); Snapshot flushes
+// them. Otherwise they live in a Go map. A partition whose rows are all
+// retracted is removed.
 type TopN struct {
 	// Spec is the plan; it must not change once the operator is used.
 	Spec TopNSpec
 
 	outTypes []types.Type
-	parts    map[string]*topnPart
-	seq      int64
+	parts    map[string]*topnPart         // in-memory state (ks == nil)
+	ks       *state.KeyedState[*topnPart] // durable state, from Open
+	maxPar   int
+	ttl      stateTTL
 	compiled bool
 
 	// Per-batch scratch, reused.
 	key     []byte
+	hashes  []uint64
+	batch   map[string]*topnPart // partitions of the batch (keyed state)
 	touched []*topnPart
 	row     []types.Datum
 }
@@ -93,8 +115,11 @@ type topnRow struct {
 // topnPart is the state of one partition.
 type topnPart struct {
 	key     string
+	kg      int       // key group (keyed state)
 	rows    []topnRow // sorted by (Order, seq)
 	emitted []topnRow // the top N as last emitted; rank = index + 1
+	next    int64     // seq of the next row
+	access  int64     // last access, processing time in ms (with a state TTL)
 	touched bool      // in TopN.touched for the current batch
 }
 
@@ -134,8 +159,97 @@ func (t *TopN) compile() error {
 		t.outTypes = append(t.outTypes, types.BigInt)
 	}
 	t.parts = make(map[string]*topnPart)
+	t.batch = make(map[string]*topnPart)
+	t.maxPar = state.DefaultMaxParallelism
+	t.ttl = newStateTTL(spec.StateTTL, spec.Now, nil)
 	t.compiled = true
 	return nil
+}
+
+// Open implements exec.Opener: with a state backend (tc.State) partitions
+// are kept in keyed state, else in memory.
+func (t *TopN) Open(tc *exec.TaskContext) error {
+	if err := t.compile(); err != nil {
+		return err
+	}
+	if tc.MaxParallelism > 0 {
+		t.maxPar = tc.MaxParallelism
+	}
+	t.ttl = newStateTTL(t.Spec.StateTTL, t.Spec.Now, tc)
+	if tc.State == nil {
+		return nil
+	}
+	cache := t.Spec.CacheEntries
+	if cache <= 0 {
+		cache = DefaultTopNCacheEntries
+	}
+	t.ks = state.NewKeyedState[*topnPart](tc.State, exec.StateNamespace(tc),
+		&topnCodec{types: t.Spec.InTypes, n: t.Spec.N}, cache)
+	if tc.Epoch != nil {
+		t.ks.SetEpoch(tc.Epoch)
+	}
+	return nil
+}
+
+// Snapshot implements exec.Snapshotter: it flushes the partitions kept in
+// keyed state, after deleting the expired ones of a few key groups (with a
+// StateTTL).
+func (t *TopN) Snapshot(id int64) ([]byte, error) {
+	if t.ks == nil {
+		return nil, nil
+	}
+	if _, err := sweepKeyed(&t.ttl, t.ks, func(p *topnPart) int64 { return p.access }); err != nil {
+		return nil, fmt.Errorf("top-n: snapshot %d: %w", id, err)
+	}
+	if err := t.ks.Flush(); err != nil {
+		return nil, fmt.Errorf("top-n: snapshot %d: %w", id, err)
+	}
+	return nil, nil
+}
+
+// partition returns the state of the partition of key (hash h), nil when
+// it has none (or its state expired, which is then deleted).
+func (t *TopN) partition(key []byte, h uint64, now int64) (*topnPart, error) {
+	if t.ks == nil {
+		p := t.parts[string(key)]
+		if p != nil && t.ttl.expired(p.access, now) {
+			delete(t.parts, p.key)
+			p = nil
+		}
+		return p, nil
+	}
+	if p := t.batch[string(key)]; p != nil {
+		return p, nil
+	}
+	kg := exec.KeyGroup(h, t.maxPar)
+	p, ok, err := t.ks.Get(kg, key)
+	if err != nil {
+		return nil, fmt.Errorf("top-n: read state: %w", err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	if t.ttl.expired(p.access, now) {
+		if err := t.ks.Delete(kg, key); err != nil {
+			return nil, fmt.Errorf("top-n: delete expired state: %w", err)
+		}
+		return nil, nil
+	}
+	p.key, p.kg = string(key), kg
+	t.batch[p.key] = p
+	return p, nil
+}
+
+// newPartition adds an empty partition for key (hash h).
+func (t *TopN) newPartition(key []byte, h uint64) *topnPart {
+	p := &topnPart{key: string(key)}
+	if t.ks == nil {
+		t.parts[p.key] = p
+	} else {
+		p.kg = exec.KeyGroup(h, t.maxPar)
+		t.batch[p.key] = p
+	}
+	return p
 }
 
 // OutTypes returns the output column types: the input columns, then the
@@ -167,16 +281,30 @@ func (t *TopN) Process(b *types.Batch, out exec.Collector) error {
 		}
 	}
 	t.touched = t.touched[:0]
+	if t.ks != nil {
+		t.hashes = exec.HashColumns(b, t.Spec.PartitionCols, t.hashes)
+	}
+	var now int64
+	if t.ttl.enabled() {
+		now = t.ttl.stamp()
+	}
 	for i, op := range b.Ops {
 		t.key = state.EncodeKeyColumns(t.key[:0], b, t.Spec.PartitionCols, i)
-		p := t.parts[string(t.key)]
+		var h uint64
+		if t.ks != nil {
+			h = t.hashes[i]
+		}
+		p, err := t.partition(t.key, h, now)
+		if err != nil {
+			return err
+		}
 		if p == nil {
 			if !op.IsAdd() {
 				continue // retraction without state: ignored
 			}
-			p = &topnPart{key: string(t.key)}
-			t.parts[p.key] = p
+			p = t.newPartition(t.key, h)
 		}
+		p.access = now
 		if !p.touched {
 			p.touched = true
 			t.touched = append(t.touched, p)
@@ -217,8 +345,8 @@ func (t *TopN) add(p *topnPart) {
 	if t.Spec.InsertOnly && int64(pos) >= t.Spec.N {
 		return
 	}
-	r := topnRow{vals: slices.Clone(t.row), seq: t.seq}
-	t.seq++
+	r := topnRow{vals: slices.Clone(t.row), seq: p.next}
+	p.next++
 	p.rows = slices.Insert(p.rows, pos, r)
 	if t.Spec.InsertOnly && int64(len(p.rows)) > t.Spec.N {
 		clear(p.rows[t.Spec.N:])
@@ -304,16 +432,119 @@ func (t *TopN) emit(out exec.Collector) error {
 			}
 		}
 		p.emitted = append(p.emitted[:0], top...)
-		if len(p.rows) == 0 {
-			delete(t.parts, p.key)
+		if err == nil {
+			err = t.store(p)
 		}
 	}
 	t.touched = t.touched[:0]
+	clear(t.batch)
 	if err != nil {
 		ob.Release()
 		return err
 	}
 	return flush()
+}
+
+// store writes partition p back after a batch, or removes it when it has
+// no rows left.
+func (t *TopN) store(p *topnPart) error {
+	switch {
+	case t.ks == nil:
+		if len(p.rows) == 0 {
+			delete(t.parts, p.key)
+		}
+		return nil
+	case len(p.rows) == 0:
+		if err := t.ks.Delete(p.kg, []byte(p.key)); err != nil {
+			return fmt.Errorf("top-n: write state: %w", err)
+		}
+	default:
+		if err := t.ks.Put(p.kg, []byte(p.key), p); err != nil {
+			return fmt.Errorf("top-n: write state: %w", err)
+		}
+	}
+	return nil
+}
+
+// topnCodec encodes a partition for keyed state:
+//
+//	byte     format version (1)
+//	varint   last access, processing time in ms (see agg_ttl.go)
+//	varint   seq of the next row
+//	uvarint  number of rows
+//	per row  varint seq, uvarint length, state.EncodeRow of its values
+//
+// in (Order, seq) order. The rows last emitted are not stored: between
+// batches they are the first N rows.
+type topnCodec struct {
+	types []types.Type
+	n     int64
+	buf   []byte
+}
+
+const topnFormat = 1
+
+// Encode implements state.Codec.
+func (c *topnCodec) Encode(dst []byte, p *topnPart) []byte {
+	dst = append(dst, topnFormat)
+	dst = binary.AppendVarint(dst, p.access)
+	dst = binary.AppendVarint(dst, p.next)
+	dst = binary.AppendUvarint(dst, uint64(len(p.rows)))
+	for _, r := range p.rows {
+		dst = binary.AppendVarint(dst, r.seq)
+		c.buf = state.EncodeRow(c.buf[:0], r.vals)
+		dst = binary.AppendUvarint(dst, uint64(len(c.buf)))
+		dst = append(dst, c.buf...)
+	}
+	return dst
+}
+
+// Decode implements state.Codec.
+func (c *topnCodec) Decode(b []byte) (*topnPart, error) {
+	bad := func(what string) error { return fmt.Errorf("top-n state: %w: bad %s", state.ErrCorrupt, what) }
+	if len(b) == 0 || b[0] != topnFormat {
+		return nil, bad("format version")
+	}
+	b = b[1:]
+	p := &topnPart{}
+	var k int
+	if p.access, k = binary.Varint(b); k <= 0 {
+		return nil, bad("access time")
+	}
+	b = b[k:]
+	if p.next, k = binary.Varint(b); k <= 0 {
+		return nil, bad("sequence")
+	}
+	b = b[k:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, bad("row count")
+	}
+	b = b[k:]
+	p.rows = make([]topnRow, 0, n)
+	for range n {
+		seq, k := binary.Varint(b)
+		if k <= 0 {
+			return nil, bad("row sequence")
+		}
+		b = b[k:]
+		size, k := binary.Uvarint(b)
+		if k <= 0 || size > uint64(len(b)-k) {
+			return nil, bad("row length")
+		}
+		b = b[k:]
+		vals, err := state.DecodeRow(b[:size], c.types, nil)
+		if err != nil {
+			return nil, fmt.Errorf("top-n state: %w", err)
+		}
+		b = b[size:]
+		p.rows = append(p.rows, topnRow{vals: vals, seq: seq})
+	}
+	if len(b) != 0 {
+		return nil, bad("trailing bytes")
+	}
+	p.emitted = slices.Clone(p.rows[:min(int64(len(p.rows)), max(c.n, 0))])
+	return p, nil
 }
 
 func containsSeq(rows []topnRow, seq int64) bool {
@@ -325,9 +556,10 @@ func containsSeq(rows []topnRow, seq int64) bool {
 	return false
 }
 
-// Close implements exec.Closer; it drops the in-memory state.
+// Close implements exec.Closer; it drops the in-memory state and keeps the
+// durable state (the job may be restored from it).
 func (t *TopN) Close() error {
-	t.parts, t.touched, t.row = nil, nil, nil
+	t.parts, t.touched, t.row, t.ks, t.batch = nil, nil, nil, nil, nil
 	t.compiled = false
 	return nil
 }
@@ -361,3 +593,9 @@ func compareDatums(a, b *types.Datum, k SortKey) int {
 	}
 	return c
 }
+
+var (
+	_ exec.Opener      = (*TopN)(nil)
+	_ exec.Snapshotter = (*TopN)(nil)
+	_ exec.Closer      = (*TopN)(nil)
+)

@@ -236,6 +236,10 @@ func validateSetting(key, value string) error {
 		if _, err := fmt.Sscanf(value, "%d", &n); err != nil || n < 1 || n > 128 {
 			return fmt.Errorf("'parallelism.default' must be an integer between 1 and 128, got '%s'", value)
 		}
+	case "table.exec.state.ttl":
+		if d, err := checkpoint.ParseDuration(value); err != nil || d < 0 {
+			return fmt.Errorf("'table.exec.state.ttl' must be a duration such as '1 h' or '0' (never expire), got '%s'", value)
+		}
 	}
 	return nil
 }

@@ -246,6 +246,10 @@ func (s *Session) runJob(id string, jp *jobPlan, cfg checkpoint.Config, resume b
 	go func() {
 		err := r.Wait()
 		rj.err = err
+		if n := r.Restarts(); n > 0 {
+			// Restarts add up over the engine processes that ran the job.
+			_ = s.cat.UpdateJob(id, func(j *catalog.Job) error { j.Restarts += n; return nil })
+		}
 		if s.bg.Err() == nil {
 			// A job stopped by Close stays RUNNING in the catalog: it is
 			// resumed when the state dir is opened again.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicesql/sluice/catalog"
+	"github.com/sluicesql/sluice/checkpoint"
 	"github.com/sluicesql/sluice/checkpoint/runner"
 	"github.com/sluicesql/sluice/connectors"
 	_ "github.com/sluicesql/sluice/connectors/all" // link every connector
@@ -222,7 +223,14 @@ func (s *Session) dispatch(ctx context.Context, st parser.Statement) (*Result, e
 
 // planner returns a planner over the catalog with the session's settings.
 func (s *Session) planner() *planner.Planner {
-	return &planner.Planner{Catalog: &catalogAdapter{s: s}, Parallelism: s.parallelism()}
+	p := &planner.Planner{Catalog: &catalogAdapter{s: s}, Parallelism: s.parallelism()}
+	if v, ok := s.settings["table.exec.state.ttl"]; ok {
+		// validateSetting accepted the value; a bad one keeps state forever.
+		if d, err := checkpoint.ParseDuration(v); err == nil {
+			p.StateTTL = d
+		}
+	}
+	return p
 }
 
 func (s *Session) parallelism() int {

@@ -17,10 +17,10 @@ func (s *Session) showJobs() *Result {
 		s.mu.Lock()
 		rj := s.jobs[j.ID]
 		s.mu.Unlock()
-		uptime, restarts, last := "", int64(0), ""
+		uptime, restarts, last := "", int64(j.Restarts), ""
 		if rj != nil {
 			uptime = time.Since(rj.run.StartedAt()).Truncate(time.Second).String()
-			restarts = int64(rj.run.Restarts())
+			restarts += int64(rj.run.Restarts())
 			if id := rj.run.LastCompleted(); id > 0 {
 				last = fmt.Sprint(id)
 			}

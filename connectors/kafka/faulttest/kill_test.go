@@ -35,9 +35,16 @@ type engine struct {
 
 func startEngine(t *testing.T, dir, script string) *engine {
 	t.Helper()
+	return startEngineEnv(t, dir, script)
+}
+
+// startEngineEnv is startEngine with extra environment variables (such as
+// SLUICE_CRASH_AT=step:id). The test's cleanup kills an engine still running.
+func startEngineEnv(t *testing.T, dir, script string, env ...string) *engine {
+	t.Helper()
 	e := &engine{t: t, dir: dir, done: make(chan struct{})}
 	e.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	e.cmd.Env = append(os.Environ(), envEngine+"="+dir, envScript+"="+script)
+	e.cmd.Env = append(append(os.Environ(), envEngine+"="+dir, envScript+"="+script), env...)
 	e.cmd.Stdout, e.cmd.Stderr = &e.out, &e.out
 	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -47,7 +54,102 @@ func startEngine(t *testing.T, dir, script string) *engine {
 		e.state = e.cmd.ProcessState
 		close(e.done)
 	}()
+	t.Cleanup(func() {
+		_ = e.cmd.Process.Signal(syscall.SIGCONT)
+		_ = e.cmd.Process.Signal(syscall.SIGKILL)
+		<-e.done
+	})
 	return e
+}
+
+// output returns what the engine wrote so far (only once it exited).
+func (e *engine) output() string {
+	<-e.done
+	return e.out.String()
+}
+
+// feeder keeps writing input records, 500 at a time, until finish.
+type feeder struct {
+	stop chan struct{}
+	res  chan feedResult
+}
+
+type feedResult struct {
+	n   int
+	err error
+}
+
+// startFeeder writes input records from record from on.
+func startFeeder(t *testing.T, addr string, from int) *feeder {
+	t.Helper()
+	f := &feeder{stop: make(chan struct{}), res: make(chan feedResult)}
+	cl := newClient(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	go func() {
+		i := from
+		for {
+			select {
+			case <-f.stop:
+				f.res <- feedResult{i, nil}
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			err := produceRange(ctx, cl, i, i+500)
+			cancel()
+			if err != nil {
+				<-f.stop
+				f.res <- feedResult{i, err}
+				return
+			}
+			i += 500
+		}
+	}()
+	return f
+}
+
+// finish stops the feeder and returns how many input records there are.
+func (f *feeder) finish(t *testing.T) int {
+	t.Helper()
+	close(f.stop)
+	r := <-f.res
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.n
+}
+
+// catchUp runs an engine on dir (with script, if not "") until both
+// output topics hold the results of n input records and no transaction is
+// open, then stops it with SIGTERM and checks the outputs once more.
+func catchUp(t *testing.T, addr, dir, script string, n int, env ...string) {
+	t.Helper()
+	e := startEngineEnv(t, dir, script, env...)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		m := filteredMismatch(t, addr, n)
+		if m == "" {
+			m = aggMismatch(t, addr, n)
+		}
+		if m == "" {
+			break
+		}
+		select {
+		case <-e.done:
+			t.Fatalf("final run exited with status %d (%s):\n%s", e.exitCode(), m, e.out.String())
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("final run: after 2 min: %s", m)
+		}
+	}
+	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.exitCode(); code != 0 {
+		t.Fatalf("final run: exit status %d after SIGTERM:\n%s", code, e.out.String())
+	}
+	checkFiltered(t, addr, n)
+	checkAgg(t, addr, n)
 }
 
 // exitCode waits for the process and returns its exit status.
@@ -85,34 +187,7 @@ func TestKill9(t *testing.T) {
 	// Input keeps coming while the engine is killed and resumed; the job's
 	// source is unbounded.
 	produceInput(t, addr, 2000)
-	n := 2000
-	stopProducing := make(chan struct{})
-	type result struct {
-		n   int
-		err error
-	}
-	produced := make(chan result)
-	cl := newClient(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	go func() {
-		i := n
-		for {
-			select {
-			case <-stopProducing:
-				produced <- result{i, nil}
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := produceRange(ctx, cl, i, i+500)
-			cancel()
-			if err != nil {
-				<-stopProducing
-				produced <- result{i, err}
-				return
-			}
-			i += 500
-		}
-	}()
+	feed := startFeeder(t, addr, 2000)
 	script := pipelineScriptOneJob(addr, "100 ms")
 	dir := t.TempDir()
 	needScript := true
@@ -143,12 +218,7 @@ func TestKill9(t *testing.T) {
 		t.Logf("kill %d after %v", done, delay)
 		needScript = false
 	}
-	close(stopProducing)
-	r := <-produced
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	n = r.n
+	n := feed.finish(t)
 	t.Logf("%d input records", n)
 
 	// The last run catches up with the input; then it is stopped cleanly.
@@ -156,31 +226,5 @@ func TestKill9(t *testing.T) {
 	if needScript {
 		s = script
 	}
-	e := startEngine(t, dir, s)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		m := filteredMismatch(t, addr, n)
-		if m == "" {
-			m = aggMismatch(t, addr, n)
-		}
-		if m == "" {
-			break
-		}
-		select {
-		case <-e.done:
-			t.Fatalf("final run exited with status %d (%s):\n%s", e.exitCode(), m, e.out.String())
-		case <-time.After(300 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("final run: after 2 min: %s", m)
-		}
-	}
-	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := e.exitCode(); code != 0 {
-		t.Fatalf("final run: exit status %d after SIGTERM:\n%s", code, e.out.String())
-	}
-	checkFiltered(t, addr, n)
-	checkAgg(t, addr, n)
+	catchUp(t, addr, dir, s, n)
 }

@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,7 +29,9 @@ import (
 // an environment variable.
 const (
 	// envBroker: run a dev broker; the value is its data directory.
-	envBroker = "SLUICE_KAFKA_FT_BROKER"
+	// envBrokerPort sets its port (default: a free one).
+	envBroker     = "SLUICE_KAFKA_FT_BROKER"
+	envBrokerPort = "SLUICE_KAFKA_FT_BROKER_PORT"
 	// envEngine: run an engine on the state directory named by the value:
 	// resume its running jobs, run the script of envScript if set, and wait
 	// for the jobs (SIGTERM stops it, as `sluice run`).
@@ -51,7 +56,15 @@ func TestMain(m *testing.M) {
 func runBroker(dir string) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	b, err := devbroker.Start(devbroker.Config{DataDir: dir, Partitions: 2})
+	port := 0
+	if v := os.Getenv(envBrokerPort); v != "" {
+		var err error
+		if port, err = strconv.Atoi(v); err != nil {
+			fmt.Fprintln(os.Stderr, envBrokerPort+":", err)
+			return 1
+		}
+	}
+	b, err := devbroker.Start(devbroker.Config{DataDir: dir, Port: port, Partitions: 2})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -126,30 +139,67 @@ func jobStatuses(ctx context.Context, s *session.Session) ([]string, error) {
 }
 
 // startBroker runs a broker process for the test and returns its address.
-func startBroker(t *testing.T) string {
+func startBroker(t *testing.T) string { return startBrokerProc(t, t.TempDir(), 0).addr }
+
+// brokerProc is a dev broker in a child process.
+type brokerProc struct {
+	t    testing.TB
+	dir  string
+	addr string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startBrokerProc runs a broker process on data directory dir and port
+// (0: a free one); the test's cleanup stops it.
+func startBrokerProc(t testing.TB, dir string, port int) *brokerProc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envBroker+"="+t.TempDir())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	b := &brokerProc{t: t, dir: dir, done: make(chan struct{})}
+	b.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	b.cmd.Env = append(os.Environ(), envBroker+"="+dir, envBrokerPort+"="+strconv.Itoa(port))
+	b.cmd.Stderr = os.Stderr
+	out, err := b.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
+	t.Cleanup(func() { b.stop(syscall.SIGTERM) })
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		t.Fatalf("broker did not start: %v", err)
 	}
-	return strings.TrimSpace(line)
+	b.addr = strings.TrimSpace(line)
+	go func() {
+		_, _ = io.Copy(io.Discard, out)
+		_ = b.cmd.Wait()
+		close(b.done)
+	}()
+	return b
 }
 
-func newClient(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
+// stop sends sig to the broker and waits for it to exit.
+func (b *brokerProc) stop(sig syscall.Signal) {
+	_ = b.cmd.Process.Signal(sig)
+	<-b.done
+}
+
+// restart starts the broker again on the same data directory and port.
+func (b *brokerProc) restart() *brokerProc {
+	b.t.Helper()
+	_, port, err := net.SplitHostPort(b.addr)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return startBrokerProc(b.t, b.dir, p)
+}
+
+func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
 	if err != nil {

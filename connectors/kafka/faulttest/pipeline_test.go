@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -124,6 +125,29 @@ func filteredMismatch(t *testing.T, addr string, n int) string {
 	}
 	if o := openTransactions(t, addr, "filtered"); o != 0 {
 		return fmt.Sprintf("filtered: %d records past the last stable offset (a transaction stayed open)", o)
+	}
+	return ""
+}
+
+// filteredMissing returns which records that pass the filter are missing
+// from topic 'filtered', or "" (at-least-once: repeats are allowed).
+func filteredMissing(t *testing.T, addr string, n int) string {
+	t.Helper()
+	var want []string
+	for i := range n {
+		if value(i)%3 != 0 {
+			want = append(want, fmt.Sprintf(`{"k":%d} {"id":%d,"k":%d,"v":%d,"part":%d,"off":%d}`, i%keys, i, i%keys, value(i), i%2, i/2))
+		}
+	}
+	var got []string
+	for _, r := range readCommitted(t, addr, "filtered") {
+		got = append(got, r.key+" "+r.value)
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	got = slices.Compact(got)
+	if missing, _ := diff(want, got); len(missing) > 0 {
+		return fmt.Sprintf("filtered: %d distinct records, %d missing (first %v)", len(got), len(missing), first(missing))
 	}
 	return ""
 }

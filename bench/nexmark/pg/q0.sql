@@ -1,0 +1,2 @@
+-- Query 0 in PostgreSQL: pass-through.
+SELECT auction, bidder, price, datetime, extra FROM bid;

@@ -164,6 +164,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// valueThresholdFor returns the value threshold: in memory there is no
+// value log, and Badger refuses values at or above the threshold, so it is
+// raised to Badger's maximum (1 MB).
+func valueThresholdFor(opts Options) int64 {
+	if opts.InMemory {
+		return 1 << 20
+	}
+	return valueThreshold
+}
+
 func badgerOptions(dir string, opts Options) badger.Options {
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
@@ -173,7 +183,7 @@ func badgerOptions(dir string, opts Options) badger.Options {
 		WithBlockCacheSize(blockCacheSize).
 		WithIndexCacheSize(indexCacheSize).
 		WithNumCompactors(numCompactors).
-		WithValueThreshold(valueThreshold).
+		WithValueThreshold(valueThresholdFor(opts)).
 		WithValueLogFileSize(valueLogFileSize).
 		// Snappy is cheap and roughly halves the disk and cache footprint
 		// of typical rows.
@@ -232,7 +242,7 @@ func stateBadgerOptions(dir string, opts Options) badger.Options {
 		WithBlockCacheSize(stateBlockCacheSize).
 		WithIndexCacheSize(stateIndexCacheSize).
 		WithNumCompactors(numCompactors).
-		WithValueThreshold(valueThreshold).
+		WithValueThreshold(valueThresholdFor(opts)).
 		WithValueLogFileSize(valueLogFileSize).
 		WithCompression(options.Snappy).
 		WithMetricsEnabled(false).

@@ -182,3 +182,17 @@ func TestFootprint(t *testing.T) {
 	}
 	t.Logf("rows %d, Go heap in use %d MB, sys %d MB", cnt, ms.HeapInuse>>20, ms.Sys>>20)
 }
+
+// TestInMemoryLargeValues: an in-memory store takes values above the
+// on-disk value threshold (it has no value log).
+func TestInMemoryLargeValues(t *testing.T) {
+	st, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	big := make([]byte, 64<<10)
+	if err := st.DB().Update(func(txn *badger.Txn) error { return txn.Set([]byte{NSCatalog, 'x'}, big) }); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,6 +6,11 @@
 // docs/nexmark.md says which queries Sluice runs today and why the others
 // do not.
 //
+// pg/qN.sql are the same queries written for PostgreSQL (windows with
+// date_bin, Flink functions translated; see docs/nexmark.md#correctness):
+// TestNexmarkAgainstPostgres compares each query's result in Sluice with
+// PostgreSQL's over the same generated events.
+//
 // The files are embedded so that the sluice binary carries them:
 //
 //	script, err := nexmark.Script("q5", nexmark.Params{Events: 1_000_000, Rate: nexmark.DefaultRate, OutputDir: dir})

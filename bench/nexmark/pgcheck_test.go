@@ -1,29 +1,39 @@
 package nexmark_test
 
-// The correctness check of the Nexmark queries (issue 7): Sluice's result of
-// each query it runs must equal, as a multiset, the result PostgreSQL
+// The correctness check of the Nexmark queries (issue 7): for every query
+// Sluice runs, its result must equal, as a multiset, what PostgreSQL
 // computes with the hand-written translation in pg/qN.sql over the same
 // generated events.
 //
-//	go test ./bench/nexmark -run TestNexmarkAgainstPostgres                 # CI size
-//	go test ./bench/nexmark -run TestNexmarkAgainstPostgres -args -pgcheck.events=100000
+//	go test ./bench/nexmark -run TestNexmarkAgainstPostgres        # CI size
+//	go test ./bench/nexmark -run TestNexmarkAgainstPostgres -args \
+//	    -pgcheck.events=100000 -pgcheck.rates=100,1 -pgcheck.queries=q5,q7
 //
-// How: one Session (state in a temporary directory, as the bench) runs ddl.sql with the blackhole sinks made
-// built-in tables (no primary key, so the table holds the multiset the
-// changelog leaves, retractions included); SELECT * FROM person / auction /
-// bid reads the generated events, which are copied into PostgreSQL tables
-// of the same name and columns (lower-case: datetime, initialbid, ...);
-// then each query runs as the job its qN.sql starts (INSERT INTO
-// nexmark_qN, checkpointed like the bench), SELECT * FROM nexmark_qN reads
-// its final rows, and pg/qN.sql runs in PostgreSQL. Values are normalised
-// by the sink column's type: numbers to 4 decimals, timestamps to
-// milliseconds, NULL as a marker.
+// For each event-time rate, one Session (state in a temporary directory,
+// parallelism 2) runs ddl.sql with the blackhole sinks turned into built-in
+// tables without a primary key, which hold the multiset the changelog
+// leaves (retractions applied). SELECT * FROM person / auction / bid reads
+// the generated events, which are copied into PostgreSQL tables of the
+// same names and columns (unquoted, so lower-case: datetime, initialbid,
+// ...). Then every query is checked twice:
 //
-// The event-time rate is at most 1000 events/s so that no two events share
-// a millisecond: q9 and q18 order by dateTime and would otherwise have ties
-// that either engine may break its own way. q19 orders by price alone, so
-// rows of equal price may trade places at the 10th rank; it is compared on
-// (auction, price, rank_number), and each of its rows must be a bid.
+//   - job: qN.sql as the bench runs it, a durable INSERT INTO nexmark_qN
+//     job with exactly-once checkpoints (its sink's column types apply);
+//     once it finished, SELECT * FROM nexmark_qN reads its final rows;
+//   - select: the same query as a bounded SELECT, whose changelog the
+//     session folds into final rows.
+//
+// Values are normalised by the Sluice column type: numbers exactly (4
+// decimals when not whole), timestamps to the millisecond.
+//
+// The rates are at most 1000 events/s so that no two events share a
+// millisecond: q9 and q18 order by dateTime and would otherwise have ties
+// each engine may break its own way. q19 orders by price alone, so bids of
+// equal price may trade places at the 10th rank: it is compared on
+// (auction, price, rank_number), and each of its rows must be a bid. The
+// default rates give two shapes of event time: 100 events/s (minutes of
+// event time: many short windows and sessions) and 1 event/s (hours: all
+// three of q14's times of day, ties in q5's small windows).
 
 import (
 	"context"
@@ -47,8 +57,8 @@ import (
 )
 
 var (
-	pgEvents = flag.Int64("pgcheck.events", 20_000, "events generated for the PostgreSQL comparison of the Nexmark queries")
-	pgRate   = flag.Int64("pgcheck.rate", 100, "event-time rate (events/s, at most 1000) of the PostgreSQL comparison")
+	pgEvents = flag.Int64("pgcheck.events", 25_000, "events generated for the PostgreSQL comparison of the Nexmark queries")
+	pgRates  = flag.String("pgcheck.rates", "100,1", "comma-separated event-time rates (events/s, 1..1000) of the PostgreSQL comparison, one run each")
 	pgOnly   = flag.String("pgcheck.queries", "", "comma-separated queries to compare (default: every supported one)")
 )
 
@@ -60,10 +70,6 @@ type pgQuery struct {
 	// project, when set, lists the result columns compared (the others
 	// may legitimately differ between engines).
 	project []int
-	// jobKnownFailure, when set, is why the job's result is known to be
-	// wrong: a difference then skips the job check, and equality fails it
-	// (so the mark is removed once the cause is fixed).
-	jobKnownFailure string
 	// selectSkip, when set, is why the bounded SELECT is not compared.
 	selectSkip string
 	// bidRow, when set, requires the first 7 columns of each Sluice row
@@ -72,22 +78,16 @@ type pgQuery struct {
 	bidRow bool
 }
 
-// finalWindowsLost is the known failure of windowed queries run as jobs
-// into an exactly-once sink.
-const finalWindowsLost = "the windows still open at the end of the input are lost: with " +
-	"RunOptions.FinalCheckpoint a source subtask waits for the Final barrier before it finishes its chain " +
-	"(exec/subtask.go runSource → awaitFinalBarrier, then finish), so the WatermarkAssigner's end-of-input " +
-	"watermark (+inf) and the windows it fires reach the staged sink after the final checkpoint, which never commits them"
-
 // pgQueries lists q0 … q22: those docs/nexmark.md marks as not run, and q10
 // (which writes files), are skipped with the reason.
 var pgQueries = []pgQuery{
-	{name: "q0"}, {name: "q1"}, {name: "q2"}, {name: "q3"}, {name: "q4", selectSkip: "the result is the sink's: AVG is DECIMAL(18, 4), nexmark_q4.final BIGINT"},
-	{name: "q5", jobKnownFailure: finalWindowsLost},
+	{name: "q0"}, {name: "q1"}, {name: "q2"}, {name: "q3"},
+	{name: "q4", selectSkip: "its result is the sink's: AVG gives DECIMAL(18, 4), which nexmark_q4.final (BIGINT) rounds"},
+	{name: "q5"},
 	{name: "q6", skip: "not run by Sluice (docs/nexmark.md): needs an OVER ROWS aggregate over an updating input"},
-	{name: "q7", jobKnownFailure: finalWindowsLost}, {name: "q8"}, {name: "q9"},
+	{name: "q7"}, {name: "q8"}, {name: "q9"},
 	{name: "q10", skip: "writes CSV files rather than a table; its rows are q0's with two formatted columns"},
-	{name: "q11", jobKnownFailure: finalWindowsLost},
+	{name: "q11"},
 	{name: "q12", skip: "not run by Sluice (docs/nexmark.md): processing-time windows"},
 	{name: "q13", skip: "not run by Sluice (docs/nexmark.md): processing-time temporal join"},
 	{name: "q14"}, {name: "q15"}, {name: "q16"}, {name: "q17"}, {name: "q18"},
@@ -96,19 +96,40 @@ var pgQueries = []pgQuery{
 }
 
 func TestNexmarkAgainstPostgres(t *testing.T) {
-	if *pgRate <= 0 || *pgRate > 1000 {
-		t.Fatalf("-pgcheck.rate must be in 1..1000 (distinct event milliseconds), got %d", *pgRate)
+	var rates []int64
+	for _, f := range strings.Split(*pgRates, ",") {
+		r, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || r <= 0 || r > 1000 {
+			t.Fatalf("-pgcheck.rates: %q is not a rate in 1..1000 (events/s, distinct event milliseconds)", f)
+		}
+		rates = append(rates, r)
+	}
+	only := map[string]bool{}
+	for _, q := range strings.Split(*pgOnly, ",") {
+		if q = strings.TrimSpace(q); q != "" {
+			only[q] = true
+		}
 	}
 	pg := pgtest.Connect(t)
+	for _, rate := range rates {
+		t.Run(fmt.Sprintf("rate=%d", rate), func(t *testing.T) {
+			checkRate(t, pg, rate, only)
+		})
+	}
+}
+
+// checkRate generates the events at rate, loads them into pg (replacing
+// the tables of an earlier rate) and checks the queries (those of only,
+// when not empty).
+func checkRate(t *testing.T, pg *pgtest.Conn, rate int64, only map[string]bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-
 	s, err := session.Open(session.Config{StateDir: t.TempDir(), Parallelism: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ddl, err := nexmark.DDL(nexmark.Params{Events: *pgEvents, Rate: *pgRate, OutputDir: t.TempDir()})
+	ddl, err := nexmark.DDL(nexmark.Params{Events: *pgEvents, Rate: rate, OutputDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,13 +155,6 @@ func TestNexmarkAgainstPostgres(t *testing.T) {
 			bids = multiset(cols, rows, nil)
 		}
 		t.Logf("%s: %d rows", table, len(rows))
-	}
-
-	only := map[string]bool{}
-	for _, q := range strings.Split(*pgOnly, ",") {
-		if q = strings.TrimSpace(q); q != "" {
-			only[q] = true
-		}
 	}
 	for _, q := range pgQueries {
 		if len(only) > 0 && !only[q.name] {
@@ -179,13 +193,7 @@ func checkQuery(ctx context.Context, t *testing.T, s *session.Session, pg *pgtes
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := compare(ctx, t, pg, string(pgText), q, cols, got, bids)
-		switch {
-		case q.jobKnownFailure != "" && d != "":
-			t.Skipf("known failure (issue 7): %s\n%s", q.jobKnownFailure, d)
-		case q.jobKnownFailure != "":
-			t.Errorf("the known failure is fixed (%s): remove the mark in pgQueries", q.jobKnownFailure)
-		case d != "":
+		if d := compare(ctx, t, pg, string(pgText), q, cols, got, bids); d != "" {
 			t.Error(d)
 		}
 	})
@@ -278,8 +286,8 @@ func selectAll(ctx context.Context, s *session.Session, table string) (types.Sch
 	return cols, rows, nil
 }
 
-// copyToPostgres creates table in pg with cols' names (lower-cased) and
-// types and copies rows into it.
+// copyToPostgres (re)creates table in pg with cols' names (lower-cased)
+// and types and copies rows into it.
 func copyToPostgres(ctx context.Context, pg *pgtest.Conn, table string, cols types.Schema, rows [][]types.Datum) error {
 	names := make([]string, len(cols))
 	defs := make([]string, len(cols))
@@ -298,7 +306,8 @@ func copyToPostgres(ctx context.Context, pg *pgtest.Conn, table string, cols typ
 		}
 		defs[i] = names[i] + " " + typ
 	}
-	if _, err := pg.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", table, strings.Join(defs, ", "))); err != nil {
+	create := fmt.Sprintf("DROP TABLE IF EXISTS %s; CREATE TABLE %s (%s)", table, table, strings.Join(defs, ", "))
+	if _, err := pg.Exec(ctx, create); err != nil {
 		return fmt.Errorf("create %s in PostgreSQL: %w", table, err)
 	}
 	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
@@ -389,8 +398,11 @@ func normalise(d types.Datum, t types.Type) string {
 			text = d.String()
 		}
 		r, ok := new(big.Rat).SetString(text)
-		if !ok {
+		switch {
+		case !ok:
 			return "<bad number " + strconv.Quote(text) + ">"
+		case r.IsInt():
+			return r.Num().String()
 		}
 		return r.FloatString(4)
 	case t.Kind == types.KindTimestamp:
@@ -460,4 +472,38 @@ func report(b *strings.Builder, what string, d map[string]int) {
 		}
 		fmt.Fprintf(b, "\n  %s (×%d): %s", what, d[k], k)
 	}
+}
+
+// TestPostgresTranslations checks, without a server, that pgQueries names
+// every query of the suite once and that each compared one has its
+// PostgreSQL translation.
+func TestPostgresTranslations(t *testing.T) {
+	var names []string
+	for _, q := range pgQueries {
+		names = append(names, q.name)
+		if q.skip != "" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("pg", q.name+".sql"))
+		if err != nil {
+			t.Errorf("%s: %v", q.name, err)
+		} else if !strings.Contains(strings.ToUpper(string(b)), "SELECT") {
+			t.Errorf("pg/%s.sql has no SELECT", q.name)
+		}
+		if _, err := selectOf(mustQuery(t, q.name), q.name); err != nil {
+			t.Error(err)
+		}
+	}
+	if !slices.Equal(names, nexmark.Queries()) {
+		t.Errorf("pgQueries lists %v, the suite is %v", names, nexmark.Queries())
+	}
+}
+
+func mustQuery(t *testing.T, name string) string {
+	t.Helper()
+	text, err := nexmark.Query(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }

@@ -363,11 +363,16 @@ func (r *Runner) attempt(first bool) error {
 	opts.OnSourceEnded = d.onSourceEnded
 	opts.OnCommitted = d.onCommitted
 	opts.OnSubtaskFinished = d.onFinished
+	// Subtasks may call back (a source that ends at once) before Run
+	// returns: the driver's events are buffered and it waits on
+	// attemptEnded, not on the job, until run starts.
 	job, err := exec.Run(r.ctx, g, opts)
 	if err != nil {
+		close(d.attemptEnded)
 		return err
 	}
 	d.job = job
+	go func() { <-job.Done(); close(d.attemptEnded) }()
 	r.mu.Lock()
 	r.job, r.drv = job, d
 	close(r.attemptCh)
@@ -454,8 +459,9 @@ type driver struct {
 	tasks     int
 	sources   int
 
-	events  chan any
-	stopped chan struct{} // closed when run's goroutine has returned
+	events       chan any
+	stopped      chan struct{} // closed when run's goroutine has returned
+	attemptEnded chan struct{} // closed when the attempt's job has ended (or never started)
 
 	// owned by run's goroutine
 	lastTs      uint64                         // epoch ts in effect before the next barrier
@@ -498,7 +504,7 @@ func (e *permanentError) Unwrap() error { return e.err }
 func newDriver(r *Runner, g *exec.JobGraph, nextID int64, startTs uint64) *driver {
 	d := &driver{r: r, g: g, taskIndex: map[[2]int]int{}, events: make(chan any, 256),
 		lastTs: startTs, pending: map[int64]*checkpoint.Metadata{}, waiters: map[int64][]chan result{},
-		ended: map[[2]int]bool{}, stopped: make(chan struct{}),
+		ended: map[[2]int]bool{}, stopped: make(chan struct{}), attemptEnded: make(chan struct{}),
 		committed: map[[2]int]int64{}, finished: map[[2]int]bool{}, completed: map[int64]*checkpoint.Metadata{}}
 	for vi, v := range g.Vertices {
 		for s := 0; s < v.Parallelism; s++ {
@@ -527,7 +533,7 @@ func (d *driver) onFinished(vertex, subtask int) { d.send(finishedEvent{vertex, 
 func (d *driver) send(ev any) {
 	select {
 	case d.events <- ev:
-	case <-d.job.Done():
+	case <-d.attemptEnded:
 	}
 }
 
@@ -535,7 +541,7 @@ func (d *driver) request(ctx context.Context, savepoint bool) (*checkpoint.Metad
 	reply := make(chan result, 1)
 	select {
 	case d.events <- requestEvent{savepoint: savepoint, reply: reply}:
-	case <-d.job.Done():
+	case <-d.attemptEnded:
 		return nil, errAttemptEnded
 	case <-ctx.Done():
 		return nil, ctx.Err()

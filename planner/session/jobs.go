@@ -33,6 +33,10 @@ type jobPlan struct {
 	// view is set for a materialized view's job: its rows are cleared
 	// before the job starts from scratch again.
 	view *catalog.View
+	// sinks are the built-in tables the job writes; a job that is not
+	// restorable clears them before it starts from scratch again, so
+	// rows it wrote for keys that have since gone do not linger.
+	sinks []*connectors.Table
 }
 
 // newJobPlan classifies plans for recovery.
@@ -50,7 +54,9 @@ func (s *Session) newJobPlan(plans []*planner.Plan, view *catalog.View) *jobPlan
 		sink, ok := p.Root.(*planner.Sink)
 		if !ok || sink.Table.Options["connector"] != "" || len(sink.Table.PrimaryKey) == 0 {
 			jp.replayable = false
+			continue
 		}
+		jp.sinks = append(jp.sinks, sink.Table)
 	}
 	return jp
 }
@@ -213,11 +219,34 @@ func (s *Session) runJob(id string, jp *jobPlan, cfg checkpoint.Config, resume b
 		rj.noteTables(p)
 	}
 	var reset func() error
-	if jp.view != nil {
+	switch {
+	case jp.view != nil:
 		v := jp.view
 		reset = func() error {
 			t := viewTable(v, s.cfg.StateDir)
 			return s.tables.Truncate(v.ID, t.Schema.Types(), t.PrimaryKey)
+		}
+	case !jp.restorable:
+		if other := s.sharedSink(id, jp.sinks); other != "" {
+			// Clearing the table would lose the other writer's rows.
+			cfg.Restart.Type = checkpoint.RestartNone
+			if resume {
+				return nil, fmt.Errorf("it reads built-in tables, so it must start from scratch, but its sink table '%s' is also written by job '%s'", other, s.sharedSinkJob(id, other))
+			}
+			break
+		}
+		sinks := jp.sinks
+		reset = func() error {
+			for _, t := range sinks {
+				tid, err := s.tables.TableID(t.Name)
+				if err != nil {
+					return err
+				}
+				if err := s.tables.Truncate(tid, t.Schema.Types(), t.PrimaryKey); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 	}
 	graph := ph.Graph
@@ -264,6 +293,33 @@ func (s *Session) runJob(id string, jp *jobPlan, cfg checkpoint.Config, resume b
 		close(rj.done)
 	}()
 	return rj, nil
+}
+
+// sharedSink returns the first of sinks that another job (not terminal)
+// also writes, or "".
+func (s *Session) sharedSink(id string, sinks []*connectors.Table) string {
+	for _, t := range sinks {
+		if s.sharedSinkJob(id, t.Name) != "" {
+			return t.Name
+		}
+	}
+	return ""
+}
+
+// sharedSinkJob returns a job other than id, not terminal, that writes
+// table, or "".
+func (s *Session) sharedSinkJob(id, table string) string {
+	for _, j := range s.cat.Jobs() {
+		if j.ID == id || j.Status.Terminal() {
+			continue
+		}
+		for _, sk := range j.Sinks {
+			if strings.EqualFold(sk, table) {
+				return j.ID
+			}
+		}
+	}
+	return ""
 }
 
 // finishJob records a job's end in the catalog.
@@ -328,6 +384,7 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 		}
 	}
 	resumed := 0
+	var rebuilt []*runningJob
 	for _, j := range s.cat.Jobs() {
 		if j.Status != catalog.JobRunning {
 			continue
@@ -350,8 +407,12 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 			}
 			cfg, err = s.checkpointConfig(settings)
 		}
+		var rj *runningJob
 		if err == nil {
-			_, err = s.runJob(j.ID, jp, cfg, true, "")
+			rj, err = s.runJob(j.ID, jp, cfg, true, "")
+		}
+		if err == nil && !jp.restorable {
+			rebuilt = append(rebuilt, rj)
 		}
 		if err != nil {
 			uerr := s.cat.UpdateJob(j.ID, func(j *catalog.Job) error {
@@ -366,6 +427,15 @@ func (s *Session) ResumeJobs(ctx context.Context) (int, error) {
 			continue
 		}
 		resumed++
+	}
+	// Jobs started from scratch cleared their sink tables: wait until they
+	// have caught up with their inputs, so that nothing they showed before
+	// the restart is missing afterwards.
+	versions := s.tableVersions()
+	for _, rj := range rebuilt {
+		if err := s.absorb(ctx, rj, versions); err != nil {
+			return resumed, fmt.Errorf("rebuild of job '%s': %w", rj.id, err)
+		}
 	}
 	return resumed, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ type engine struct {
 	t     *testing.T
 	dir   string
 	cmd   *exec.Cmd
-	out   bytes.Buffer
+	out   syncBuffer
 	done  chan struct{}
 	state *os.ProcessState
 }
@@ -150,6 +151,24 @@ func catchUp(t *testing.T, addr, dir, script string, n int, env ...string) {
 	}
 	checkFiltered(t, addr, n)
 	checkAgg(t, addr, n)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // exitCode waits for the process and returns its exit status.

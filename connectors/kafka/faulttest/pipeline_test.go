@@ -152,6 +152,28 @@ func filteredMissing(t *testing.T, addr string, n int) string {
 	return ""
 }
 
+// filteredExtra returns which records of topic 'filtered' are repeated or
+// not expected from the first n input records, or "".
+func filteredExtra(t *testing.T, addr string, n int) string {
+	t.Helper()
+	var want []string
+	for i := range n {
+		if value(i)%3 != 0 {
+			want = append(want, fmt.Sprintf(`{"k":%d} {"id":%d,"k":%d,"v":%d,"part":%d,"off":%d}`, i%keys, i, i%keys, value(i), i%2, i/2))
+		}
+	}
+	var got []string
+	for _, r := range readCommitted(t, addr, "filtered") {
+		got = append(got, r.key+" "+r.value)
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if _, extra := diff(want, got); len(extra) > 0 {
+		return fmt.Sprintf("filtered: %d records repeated or unexpected (first %v)", len(extra), first(extra))
+	}
+	return ""
+}
+
 // checkAgg checks that the last record of every key of topic 'agg' holds
 // the key's count and sum.
 func checkAgg(t *testing.T, addr string, n int) {

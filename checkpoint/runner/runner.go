@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -495,6 +497,10 @@ type requestEvent struct {
 
 var errAttemptEnded = errors.New("the job attempt ended")
 
+// traceCheckpoints logs every completed checkpoint's figures (set
+// SLUICE_TRACE_CHECKPOINTS=1).
+var traceCheckpoints = os.Getenv("SLUICE_TRACE_CHECKPOINTS") != ""
+
 // permanentError is a failure the restart strategy must not retry.
 type permanentError struct{ err error }
 
@@ -692,9 +698,15 @@ func (d *driver) complete(x checkpoint.Complete) {
 		}
 		return a.Op < b.Op
 	})
+	syncStart := time.Now()
 	err := d.r.spec.State.SyncState()
+	syncDur := time.Since(syncStart)
 	if err == nil {
 		err = d.r.spec.Checkpoints.Write(md)
+	}
+	if traceCheckpoints {
+		log.Printf("job %s: checkpoint %d complete: %d bytes, duration %v (acks), alignment %v, state fsync %v, metadata %v",
+			d.r.spec.JobID, x.ID, md.StateBytes, md.Duration, md.Alignment, syncDur, time.Since(syncStart)-syncDur)
 	}
 	if err != nil {
 		d.job.Fail(fmt.Errorf("checkpoint %d: %w", x.ID, err))

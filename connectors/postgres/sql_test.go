@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -426,5 +427,25 @@ FLUSH;`)
 	}
 	if got := pgRows(t, e.pg.Conn, "SELECT k, v FROM t ORDER BY k"); got != "1|a\n2|b" {
 		t.Fatalf("half a checkpoint applied: %q", got)
+	}
+}
+
+// TestSQLExactlyOnceSinkRunsAsOneSubtask: in exactly-once mode the sink is
+// one subtask (so each checkpoint is one Postgres transaction and readers
+// never see part of it) whatever the job's parallelism; 'sink.parallelism'
+// overrides it.
+func TestSQLExactlyOnceSinkRunsAsOneSubtask(t *testing.T) {
+	e := newSQLEnv(t)
+	e.sluice(`SET 'parallelism.default' = '4';
+CREATE TABLE g (k BIGINT, v BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10');
+CREATE TABLE eo (k BIGINT, n BIGINT, PRIMARY KEY (k) NOT ENFORCED)` + e.with("eo") + `;
+CREATE TABLE wide (k BIGINT, n BIGINT, PRIMARY KEY (k) NOT ENFORCED)` + e.with("wide", "sink.parallelism", "3") + `;`)
+	plan := strings.Join(e.query("EXPLAIN INSERT INTO eo SELECT k, COUNT(*) FROM g GROUP BY k"), "\n")
+	if !regexp.MustCompile(`parallelism=1\]: [^\n]*Sink: eo`).MatchString(plan) {
+		t.Errorf("exactly-once sink not at parallelism 1:\n%s", plan)
+	}
+	plan = strings.Join(e.query("EXPLAIN INSERT INTO wide SELECT k, COUNT(*) FROM g GROUP BY k"), "\n")
+	if !regexp.MustCompile(`parallelism=3\]: [^\n]*Sink: wide`).MatchString(plan) {
+		t.Errorf("'sink.parallelism' = '3' not honoured:\n%s", plan)
 	}
 }

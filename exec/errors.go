@@ -18,6 +18,11 @@ var (
 	ErrStopping = errors.New("exec: job stopping")
 	// ErrInvalidGraph wraps every validation error of Run.
 	ErrInvalidGraph = errors.New("exec: invalid job graph")
+	// ErrUnrecoverable marks failures that restarting the job cannot fix
+	// (for example a sink that finds committed data lost): the restart
+	// strategy is not consulted and the job fails at once. Wrap it with
+	// fmt.Errorf("...: %w", ErrUnrecoverable) or errors.Join.
+	ErrUnrecoverable = errors.New("restarting cannot fix this")
 )
 
 // SubtaskError is the error of one subtask; Job.Wait returns the first one.

@@ -225,6 +225,10 @@ func (r *Runner) loop() {
 			r.err = perm.err
 			return
 		}
+		if errors.Is(err, exec.ErrUnrecoverable) {
+			r.err = err
+			return
+		}
 		delay, ok, reason := restarter.Failure(time.Now(), attemptStart)
 		if !ok {
 			r.err = fmt.Errorf("%w (restart strategy: %s)", err, reason)

@@ -20,7 +20,9 @@ import (
 // checkpoint may never become visible: a pre-committed transaction that
 // could not be committed (aborted by a transaction timeout, fenced, or lost
 // by the broker). It is never swallowed.
-var ErrPossibleDataLoss = errors.New("possible data loss")
+// It wraps exec.ErrUnrecoverable: a restart would fail the same way, so the
+// job fails at once instead of retrying.
+var ErrPossibleDataLoss = fmt.Errorf("possible data loss (%w)", exec.ErrUnrecoverable)
 
 // sink writes rows to one topic. See the package documentation for the
 // delivery guarantees and the exactly-once protocol.

@@ -126,6 +126,20 @@ func (st *subtask) runAndClose() (err error) {
 	return st.awaitFinal()
 }
 
+// sourceIdle tells every chained operator that listens that the source
+// had nothing to read.
+func (st *subtask) sourceIdle() error {
+	now := time.Now()
+	for k, op := range st.ops {
+		if l, ok := op.(SourceIdleListener); ok {
+			if err := l.SourceIdle(now, st.links[k+1]); err != nil {
+				return fmt.Errorf("operator %d: source idle: %w", k, err)
+			}
+		}
+	}
+	return nil
+}
+
 // restore hands the source and every Restorer operator its snapshots when
 // the job is recovered from a checkpoint.
 func (st *subtask) restore() error {
@@ -280,11 +294,9 @@ func (st *subtask) runSource() error {
 		if err != nil {
 			return fmt.Errorf("source: %w", err)
 		}
-		if b.Len() == 0 && !end && len(st.ops) > 0 {
-			if l, ok := st.ops[0].(SourceIdleListener); ok {
-				if err := l.SourceIdle(time.Now(), st.links[1]); err != nil {
-					return err
-				}
+		if b.Len() == 0 && !end {
+			if err := st.sourceIdle(); err != nil {
+				return err
 			}
 		}
 		if b.Len() > 0 {

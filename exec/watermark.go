@@ -7,7 +7,8 @@ import "time"
 // assigner that stops holding back the watermark of an idle split
 // ('scan.watermark.idle-timeout').
 //
-// Contract: the runtime calls SourceIdle from the source subtask's
+// Contract: the runtime calls SourceIdle on every operator of a source's chain
+// that implements it, in chain order, from the source subtask's
 // goroutine after a call of Source.Next that returned no rows and did not
 // end the source (an unbounded source waiting for data returns such an
 // empty batch within about 100 ms), with the current time and the

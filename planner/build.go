@@ -534,7 +534,11 @@ func (b *builder) tableName(tn *ast.TableName, alias string) (Node, error) {
 	if s.Watermark, err = b.p.scanWatermark(t); err != nil {
 		return nil, b.errAt(NameOffset(b.span, tn.Name.O), "%v", err)
 	}
-	return s, nil
+	n, err := b.withProctime(s, t.Name) // window_proctime.go
+	if err != nil {
+		return nil, b.errAt(NameOffset(b.span, tn.Name.O), "%v", err)
+	}
+	return n, nil
 }
 
 // refresh asks the connector for the source of the scan's columns.

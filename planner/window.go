@@ -147,7 +147,7 @@ func rowtimeCols(n Node) []bool {
 		}
 	case *WindowTVF:
 		copy(out, rowtimeCols(x.Input))
-		out[len(out)-1] = true // window_time
+		out[len(out)-1] = !x.Proctime // window_time (event time only)
 	case *Join:
 		if x.interval() != nil { // an interval join keeps both sides' (see interval.go)
 			l := rowtimeCols(x.Left)
@@ -168,6 +168,9 @@ type WindowTVF struct {
 	PartitionCols []int
 	// Alias qualifies the window columns.
 	Alias string
+	// Proctime marks windows over a processing-time attribute
+	// (window_proctime.go).
+	Proctime bool
 }
 
 // Window column names.
@@ -198,7 +201,7 @@ func (w *WindowTVF) Mode() connectors.ChangelogMode { return connectors.AppendOn
 func (w *WindowTVF) Bounded() bool { return w.Input.Bounded() }
 
 func (w *WindowTVF) describe() string {
-	return fmt.Sprintf("WindowTableFunction(window=[%s], time=[%s])", w.Spec.String(), w.Input.Fields()[w.Spec.TimeCol].Name)
+	return fmt.Sprintf("WindowTableFunction(window=[%s], %s)", w.Spec.String(), timeAttrName(w.Proctime, w.Input.Fields()[w.Spec.TimeCol].Name))
 }
 
 // WindowAggregate is a window aggregation: Input grouped by KeyCols and by
@@ -213,6 +216,9 @@ type WindowAggregate struct {
 	// Names are the output names of the key columns and calls (the window
 	// columns are named window_start, window_end, window_time).
 	Names []string
+	// Proctime marks windows over a processing-time attribute: the
+	// compiler chains an ops.ProctimeAssigner before the operator.
+	Proctime bool
 }
 
 // Fields implements Node.
@@ -255,7 +261,7 @@ func (a *WindowAggregate) describe() string {
 	if len(keys) > 0 {
 		out += "groupBy=[" + strings.Join(keys, ", ") + "], "
 	}
-	out += fmt.Sprintf("window=[%s], time=[%s]", a.Spec.String(), in[a.Spec.TimeCol].Name)
+	out += fmt.Sprintf("window=[%s], %s", a.Spec.String(), timeAttrName(a.Proctime, in[a.Spec.TimeCol].Name))
 	if len(calls) > 0 {
 		out += ", select=[" + strings.Join(calls, ", ") + "]"
 	}
@@ -276,9 +282,11 @@ func (b *builder) windowTVF(tvf *parser.WindowTVF, alias string) (Node, error) {
 	if err != nil {
 		return nil, b.errAt(descAt, "%s: %v", kind, err)
 	}
-	if !rowtimeCols(in)[col] {
+	proctime := proctimeCols(in)[col]
+	if !proctime && !rowtimeCols(in)[col] {
 		return nil, b.errAt(descAt, "%s: column '%s' of '%s' is not a time attribute: windows need an event-time column "+
-			"declared with WATERMARK FOR %s AS ... in CREATE TABLE", kind, tvf.TimeCol, tvf.Table, tvf.TimeCol)
+			"declared with WATERMARK FOR %s AS ... in CREATE TABLE, or a processing-time column (%s AS PROCTIME())",
+			kind, tvf.TimeCol, tvf.Table, tvf.TimeCol, tvf.TimeCol)
 	}
 	if t.Kind != types.KindTimestamp && t.Kind != types.KindTimestampLTZ {
 		return nil, b.errAt(descAt, "%s: column '%s' is %v, not a TIMESTAMP", kind, tvf.TimeCol, t)
@@ -319,7 +327,7 @@ func (b *builder) windowTVF(tvf *parser.WindowTVF, alias string) (Node, error) {
 	case parser.Session:
 		spec.Gap = ivs[0]
 	}
-	w := &WindowTVF{Input: in, Spec: spec, Alias: alias}
+	w := &WindowTVF{Input: in, Spec: spec, Alias: alias, Proctime: proctime}
 	for _, p := range tvf.PartitionBy {
 		c, _, err := sc.Column("", p)
 		if err != nil {
@@ -580,7 +588,7 @@ func windowAggregate(a *Aggregate) (*Project, error) {
 		in = &Filter{Input: in, Cond: cond}
 	}
 	proj.Input = in
-	wa := &WindowAggregate{Input: proj, Spec: spec, KeyCols: keyCols, Calls: calls, Names: names}
+	wa := &WindowAggregate{Input: proj, Spec: spec, KeyCols: keyCols, Calls: calls, Names: names, Proctime: tvf.Proctime}
 	// Back to a's layout: its group columns in order, then the calls.
 	wf := wa.Fields()
 	out := &Project{Input: wa}
@@ -621,6 +629,9 @@ func (c *compiler) windowAggregate(x *WindowAggregate) (frag, error) {
 	f, err := c.node(x.Input)
 	if err != nil {
 		return frag{}, err
+	}
+	if x.Proctime {
+		f = c.proctimeAssigner(f, x.Spec.TimeCol, x.Input.Fields()[x.Spec.TimeCol].Name)
 	}
 	par, kind := c.parallelism(), exec.Hash
 	if len(x.KeyCols) == 0 {

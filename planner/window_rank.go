@@ -41,9 +41,15 @@ func windowRoles(n Node) []uint8 {
 	out := make([]uint8, len(n.Fields()))
 	switch x := n.(type) {
 	case *WindowTVF:
+		if x.Proctime { // window Top-N and window joins need event time
+			break
+		}
 		nIn := len(x.Input.Fields())
 		out[nIn], out[nIn+1] = roleStart, roleEnd
 	case *WindowAggregate:
+		if x.Proctime {
+			break
+		}
 		out[len(x.KeyCols)], out[len(x.KeyCols)+1] = roleStart, roleEnd
 	case *Aggregate:
 		if p, err := windowAggregate(x); err == nil && p != nil {

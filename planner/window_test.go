@@ -117,10 +117,15 @@ func bidsCatalog(splits ...[][3]int64) *windowCatalog {
 		}
 		data = append(data, rows)
 	}
-	for _, name := range []string{"bids", "plain_bids"} {
+	// pbids: the same rows with a processing-time column, pt AS PROCTIME(),
+	// after ts (window_proctime_test.go).
+	for _, name := range []string{"bids", "plain_bids", "pbids"} {
 		cat.fakeCatalog[name] = &Relation{Table: &connectors.Table{Name: name, Schema: schema, Options: map[string]string{"connector": "rows"}}}
 		cat.rows.splits[name] = data
 	}
+	// bids_pt: PROCTIME() in a view over the event-time table, as in
+	// Nexmark q12.
+	cat.fakeCatalog["bids_pt"] = &Relation{ViewName: "bids_pt", ViewQuery: "SELECT auction, price, ts, PROCTIME() AS pt FROM bids"}
 	return cat
 }
 

@@ -1,6 +1,7 @@
 // Package exectest holds helpers for testing operators and jobs: a readable
-// batch notation, a mock source, an operator driver and a goroutine leak
-// check.
+// batch notation, a mock source, an operator driver, a goroutine leak
+// check, and a checkpoint coordinator for running jobs (RunCheckpointed:
+// take, complete and crash around checkpoints, restore from one).
 //
 // The batch notation has one row per line (or rows separated by " / "): a
 // change op (+I, -U, +U, -D) followed by one value per column. Values are

@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -41,23 +40,8 @@ func (s *IntervalJoinSpec) joinSpec() JoinSpec {
 
 // Validate checks the spec.
 func (s *IntervalJoinSpec) Validate() error {
-	if s.Type > FullJoin {
-		return fmt.Errorf("%w: an interval join is INNER, LEFT, RIGHT or FULL, not %v", ErrJoinSpec, s.Type)
-	}
-	js := s.joinSpec()
-	if err := js.Validate(); err != nil {
+	if err := validateTimedJoin(s.joinSpec(), "an interval join", "time", [2]int{s.LeftTime, s.RightTime}); err != nil {
 		return err
-	}
-	for side, tc := range [2]struct {
-		col int
-		ts  []types.Type
-	}{{s.LeftTime, s.LeftTypes}, {s.RightTime, s.RightTypes}} {
-		if tc.col < 0 || tc.col >= len(tc.ts) {
-			return fmt.Errorf("%w: %s time column %d of %d", ErrJoinSpec, joinSideName(side), tc.col, len(tc.ts))
-		}
-		if k := tc.ts[tc.col].Kind; k != types.KindTimestamp && k != types.KindTimestampLTZ {
-			return fmt.Errorf("%w: %s time column %d is %v, not a TIMESTAMP", ErrJoinSpec, joinSideName(side), tc.col, tc.ts[tc.col])
-		}
 	}
 	if s.Lower > s.Upper {
 		return fmt.Errorf("%w: empty interval [%d, %d]", ErrJoinSpec, s.Lower, s.Upper)
@@ -113,14 +97,12 @@ type IntervalJoin struct {
 	nLeft     int
 	stores    [2]kvStore[*ijRows]
 	wm        int64
-
-	timers map[int64]map[string]struct{} // expiry → side ‖ kg ‖ key
-	times  endHeap
+	timers    keyTimers // at expiry, of side ‖ kg ‖ key
 
 	hashes []uint64
 	kbuf   []byte
 	row    []types.Datum
-	out    *types.Batch
+	out    pendingOut
 	cand   *types.Batch
 	keep   []bool
 	pairs  []int
@@ -161,15 +143,11 @@ func (j *IntervalJoin) Open(tc *exec.TaskContext) error {
 	if err := j.start(tc); err != nil {
 		return err
 	}
-	if tc == nil || tc.State == nil {
-		return nil
-	}
-	first, last := exec.KeyGroupRange(tc.Subtask, max(tc.Parallelism, 1), j.maxPar)
 	for side := range j.stores {
-		err := j.stores[side].scan(first, last, func(kg int, key []byte, e *ijRows) error {
+		err := scanSubtask(tc, j.maxPar, j.stores[side], func(kg int, key []byte, e *ijRows) error {
 			id := ijID(side, kg, key)
 			for _, r := range e.rows {
-				j.addTimer(j.expiry(side, r.ts), id)
+				j.timers.add(j.expiry(side, r.ts), id)
 			}
 			return nil
 		})
@@ -190,40 +168,17 @@ func (j *IntervalJoin) start(tc *exec.TaskContext) error {
 	s := &j.Spec
 	j.nLeft = len(s.LeftTypes)
 	j.outTypes = s.OutTypes()
+	j.out = pendingOut{types: j.outTypes}
 	j.candTypes = append(slices.Clone(s.LeftTypes), s.RightTypes...)
-	j.maxPar = state.DefaultMaxParallelism
-	if tc != nil && tc.MaxParallelism > 0 {
-		j.maxPar = tc.MaxParallelism
-	}
+	j.maxPar = keyGroupsOf(tc)
 	j.wm = math.MinInt64
-	j.timers = map[int64]map[string]struct{}{}
-	if tc == nil || tc.State == nil {
-		j.stores = [2]kvStore[*ijRows]{newMemKV[*ijRows](), newMemKV[*ijRows]()}
-	} else {
-		cache := s.CacheEntries
-		if cache <= 0 {
-			cache = DefaultJoinCacheEntries
-		}
-		ns := exec.StateNamespace(tc)
-		for side, suffix := range []byte{'L', 'R'} {
-			codec := ijCodec{types: s.LeftTypes}
-			if side == 1 {
-				codec.types = s.RightTypes
-			}
-			ks := state.NewKeyedState[*ijRows](tc.State, append(ns[:len(ns):len(ns)], suffix), codec, cache)
-			if tc.Epoch != nil {
-				ks.SetEpoch(tc.Epoch) // versioned by checkpoint
-			}
-			j.stores[side] = keyedKV[*ijRows]{ks}
-		}
+	j.timers = newKeyTimers(0) // a row expires when the watermark reaches its expiry
+	for side, ts := range [2][]types.Type{s.LeftTypes, s.RightTypes} {
+		suffix := []byte{"LR"[side]}
+		j.stores[side] = openKV[*ijRows](tc, suffix, ijCodec{types: ts}, s.CacheEntries, DefaultJoinCacheEntries)
 	}
 	j.started = true
 	return nil
-}
-
-func (j *IntervalJoin) outer(side int) bool {
-	t := j.Spec.Type
-	return t == FullJoin || (side == 0 && t == LeftJoin) || (side == 1 && t == RightJoin)
 }
 
 // expiry returns the watermark at which a row of side at time ts can no
@@ -248,16 +203,6 @@ func satAdd(a, b int64) int64 {
 
 func ijID(side, kg int, key []byte) string {
 	return string(append([]byte{byte(side), byte(kg >> 8), byte(kg)}, key...))
-}
-
-func (j *IntervalJoin) addTimer(t int64, id string) {
-	set := j.timers[t]
-	if set == nil {
-		set = map[string]struct{}{}
-		j.timers[t] = set
-		heap.Push(&j.times, t)
-	}
-	set[id] = struct{}{}
 }
 
 // Process implements exec.Operator; an IntervalJoin needs ProcessInput.
@@ -302,13 +247,13 @@ func (j *IntervalJoin) ProcessInput(input int, b *types.Batch, out exec.Collecto
 		if err := j.add(input, b, i, keys, tcol); err != nil {
 			return err
 		}
-		if j.out != nil && j.out.Len() >= types.DefaultBatchSize {
-			if err := j.flush(out); err != nil {
+		if j.out.full() {
+			if err := j.out.flush(out); err != nil {
 				return err
 			}
 		}
 	}
-	return j.flush(out)
+	return j.out.flush(out)
 }
 
 // add joins row i of side's batch b with the other side's state, then
@@ -317,8 +262,8 @@ func (j *IntervalJoin) add(side int, b *types.Batch, i int, keys []int, tcol int
 	j.row = b.Row(i, j.row[:0])
 	row := j.row
 	if b.Cols[tcol].IsNull(i) || joinKeyHasNull(b, keys, i) {
-		if j.outer(side) {
-			j.emitPadded(side, row)
+		if joinOuter(j.Spec.Type, side) {
+			j.out.appendPadded(j.nLeft, side, row)
 		}
 		return nil
 	}
@@ -346,8 +291,8 @@ func (j *IntervalJoin) add(side int, b *types.Batch, i int, keys []int, tcol int
 	}
 	exp := j.expiry(side, ts)
 	if exp <= j.wm {
-		if j.outer(side) && !matched {
-			j.emitPadded(side, row)
+		if joinOuter(j.Spec.Type, side) && !matched {
+			j.out.appendPadded(j.nLeft, side, row)
 		}
 		return nil
 	}
@@ -362,7 +307,7 @@ func (j *IntervalJoin) add(side int, b *types.Batch, i int, keys []int, tcol int
 	if err := j.stores[side].put(kg, key, mine); err != nil {
 		return fmt.Errorf("interval join: write %s state: %w", joinSideName(side), err)
 	}
-	j.addTimer(exp, ijID(side, kg, key))
+	j.timers.add(exp, ijID(side, kg, key))
 	return nil
 }
 
@@ -403,10 +348,7 @@ func (j *IntervalJoin) probe(side int, row []types.Datum, ts int64, e *ijRows) (
 			continue
 		}
 		joined++
-		if j.out == nil {
-			j.out = types.NewBatch(j.outTypes)
-		}
-		j.out.AppendFrom(j.cand, c)
+		j.out.batch().AppendFrom(j.cand, c)
 		if !e.rows[k].matched {
 			e.rows[k].matched = true
 			fresh++
@@ -427,36 +369,6 @@ func (j *IntervalJoin) pairRow(side int, row, stored []types.Datum) []types.Datu
 	}
 	out := make([]types.Datum, 0, len(l)+len(r))
 	return append(append(out, l...), r...)
-}
-
-// emitPadded emits a row of side with NULLs for the other side.
-func (j *IntervalJoin) emitPadded(side int, row []types.Datum) {
-	if j.out == nil {
-		j.out = types.NewBatch(j.outTypes)
-	}
-	full := make([]types.Datum, len(j.outTypes))
-	off := 0
-	if side == 1 {
-		off = j.nLeft
-	}
-	for c, t := range j.outTypes {
-		if c >= off && c < off+len(row) {
-			full[c] = row[c-off]
-			full[c].Type = t
-		} else {
-			full[c] = types.NullDatum(t)
-		}
-	}
-	j.out.AppendRow(types.Insert, full)
-}
-
-func (j *IntervalJoin) flush(out exec.Collector) error {
-	if j.out == nil || j.out.Len() == 0 {
-		return nil
-	}
-	b := j.out
-	j.out = nil
-	return out.Collect(b)
 }
 
 // ProcessWatermark implements exec.WatermarkHandler: it expires the rows
@@ -496,34 +408,13 @@ func (j *IntervalJoin) Finish(out exec.Collector) error {
 // expire fires the timers at or before j.wm, in order of time and then of
 // side and key.
 func (j *IntervalJoin) expire(out exec.Collector) error {
-	for len(j.times) > 0 && j.times[0] <= j.wm {
-		t := heap.Pop(&j.times).(int64)
-		set := j.timers[t]
-		delete(j.timers, t)
-		ids := make([]string, 0, len(set))
-		for id := range set {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			if err := j.expireKey(id); err != nil {
-				return err
-			}
-			if j.out != nil && j.out.Len() >= types.DefaultBatchSize {
-				if err := j.flush(out); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return j.flush(out)
+	return j.timers.fire(j.wm, &j.out, out, j.expireKey)
 }
 
 // expireKey drops the expired rows of one side and key.
 func (j *IntervalJoin) expireKey(id string) error {
 	side := int(id[0])
-	kg := int(id[1])<<8 | int(id[2])
-	key := []byte(id[3:])
+	kg, key := splitKgKeyID(id[1:])
 	e, ok, err := j.stores[side].get(kg, key)
 	if err != nil {
 		return fmt.Errorf("interval join: read %s state: %w", joinSideName(side), err)
@@ -537,8 +428,8 @@ func (j *IntervalJoin) expireKey(id string) error {
 			kept = append(kept, r)
 			continue
 		}
-		if j.outer(side) && !r.matched {
-			j.emitPadded(side, r.row)
+		if joinOuter(j.Spec.Type, side) && !r.matched {
+			j.out.appendPadded(j.nLeft, side, r.row)
 		}
 	}
 	if len(kept) == len(e.rows) {
@@ -563,17 +454,13 @@ func (j *IntervalJoin) StateKeys() (left, right int, err error) {
 	if !j.started {
 		return 0, 0, nil
 	}
-	var n [2]int
-	for side := range j.stores {
-		err := j.stores[side].scan(0, state.MaxKeyGroups-1, func(int, []byte, *ijRows) error {
-			n[side]++
-			return nil
-		})
-		if err != nil {
-			return 0, 0, err
-		}
+	if left, err = countKV(j.stores[0]); err != nil {
+		return 0, 0, err
 	}
-	return n[0], n[1], nil
+	if right, err = countKV(j.stores[1]); err != nil {
+		return 0, 0, err
+	}
+	return left, right, nil
 }
 
 // Snapshot implements exec.Snapshotter: it flushes the keyed state.
@@ -582,8 +469,8 @@ func (j *IntervalJoin) Snapshot(id int64) ([]byte, error) {
 		return nil, nil
 	}
 	for side := range j.stores {
-		if err := j.stores[side].flush(); err != nil {
-			return nil, fmt.Errorf("interval join: checkpoint %d: %s state: %w", id, joinSideName(side), err)
+		if err := checkpointKV(j.stores[side], "interval join: "+joinSideName(side)+" state", id); err != nil {
+			return nil, err
 		}
 	}
 	return nil, nil
@@ -592,8 +479,7 @@ func (j *IntervalJoin) Snapshot(id int64) ([]byte, error) {
 // Close implements exec.Closer; the state stays in the store.
 func (j *IntervalJoin) Close() error {
 	j.closed = true
-	j.out.Release()
-	j.out = nil
+	j.out.release()
 	j.cand.Release()
 	j.cand = nil
 	return nil
@@ -670,69 +556,4 @@ func (c ijCodec) Decode(b []byte) (*ijRows, error) {
 		return nil, fmt.Errorf("interval join state: %d trailing bytes: %w", len(b), state.ErrCorrupt)
 	}
 	return e, nil
-}
-
-// kvStore holds values by key group and key, either in memory or in keyed
-// state. Values returned by get may be modified in place; put must follow
-// for the change to be kept.
-type kvStore[V any] interface {
-	get(kg int, key []byte) (V, bool, error)
-	put(kg int, key []byte, v V) error
-	del(kg int, key []byte) error
-	// flush makes every put and del durable (a checkpoint).
-	flush() error
-	// scan calls fn for every entry of the key groups first..last.
-	scan(first, last int, fn func(kg int, key []byte, v V) error) error
-}
-
-// memKV is a kvStore in memory.
-type memKV[V any] struct{ m map[string]V }
-
-func newMemKV[V any]() *memKV[V] { return &memKV[V]{m: map[string]V{}} }
-
-func (s *memKV[V]) get(kg int, key []byte) (V, bool, error) {
-	v, ok := s.m[mapKeyOf(kg, key)]
-	return v, ok, nil
-}
-
-func (s *memKV[V]) put(kg int, key []byte, v V) error {
-	s.m[mapKeyOf(kg, key)] = v
-	return nil
-}
-
-func (s *memKV[V]) del(kg int, key []byte) error {
-	delete(s.m, mapKeyOf(kg, key))
-	return nil
-}
-
-func (s *memKV[V]) flush() error { return nil }
-
-func (s *memKV[V]) scan(first, last int, fn func(int, []byte, V) error) error {
-	keys := make([]string, 0, len(s.m))
-	for k := range s.m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		kg := int(k[0])<<8 | int(k[1])
-		if kg < first || kg > last {
-			continue
-		}
-		if err := fn(kg, []byte(k[2:]), s.m[k]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// keyedKV is a kvStore in a state.KeyedState.
-type keyedKV[V any] struct{ ks *state.KeyedState[V] }
-
-func (s keyedKV[V]) get(kg int, key []byte) (V, bool, error) { return s.ks.Get(kg, key) }
-func (s keyedKV[V]) put(kg int, key []byte, v V) error       { return s.ks.Put(kg, key, v) }
-func (s keyedKV[V]) del(kg int, key []byte) error            { return s.ks.Delete(kg, key) }
-func (s keyedKV[V]) flush() error                            { return s.ks.Flush() }
-
-func (s keyedKV[V]) scan(first, last int, fn func(int, []byte, V) error) error {
-	return s.ks.ScanKeyGroups(first, last, fn)
 }

@@ -1,10 +1,7 @@
 package ops
 
 import (
-	"container/heap"
-	"encoding/binary"
 	"fmt"
-	"log"
 	"math"
 	"slices"
 
@@ -41,23 +38,8 @@ func (s *WindowJoinSpec) joinSpec() JoinSpec {
 
 // Validate checks the spec.
 func (s *WindowJoinSpec) Validate() error {
-	if s.Type > FullJoin {
-		return fmt.Errorf("%w: a window join is INNER, LEFT, RIGHT or FULL, not %v", ErrJoinSpec, s.Type)
-	}
-	js := s.joinSpec()
-	if err := js.Validate(); err != nil {
+	if err := validateTimedJoin(s.joinSpec(), "a window join", "window end", [2]int{s.LeftEnd, s.RightEnd}); err != nil {
 		return err
-	}
-	for side, c := range [2]struct {
-		col int
-		ts  []types.Type
-	}{{s.LeftEnd, s.LeftTypes}, {s.RightEnd, s.RightTypes}} {
-		if c.col < 0 || c.col >= len(c.ts) {
-			return fmt.Errorf("%w: %s window end column %d of %d", ErrJoinSpec, joinSideName(side), c.col, len(c.ts))
-		}
-		if k := c.ts[c.col].Kind; k != types.KindTimestamp && k != types.KindTimestampLTZ {
-			return fmt.Errorf("%w: %s window end column %d is %v, not a TIMESTAMP", ErrJoinSpec, joinSideName(side), c.col, c.ts[c.col])
-		}
 	}
 	for i := range s.LeftKeys {
 		if s.LeftKeys[i] == s.LeftEnd && s.RightKeys[i] == s.RightEnd {
@@ -101,27 +83,14 @@ func (s *WindowJoinSpec) OutTypes() []types.Type {
 // Snapshot flushes it; timers are rebuilt from it in Open.
 type WindowJoin struct {
 	Spec WindowJoinSpec
+	windowCore[*wjEntry]
 
 	outTypes  []types.Type
 	candTypes []types.Type
 	nLeft     int
-	store     kvStore[*wjEntry]
-	maxPar    int
-	tc        *exec.TaskContext
-	started   bool
-	closed    bool
 
-	wm   int64
-	late int64
-
-	timers map[int64]map[string]struct{} // window end → kg ‖ key
-	ends   endHeap
-
-	hashes []uint64
-	kbuf   []byte
-	out    *types.Batch
-	cand   *types.Batch
-	keep   []bool
+	cand *types.Batch
+	keep []bool
 }
 
 var (
@@ -138,6 +107,8 @@ type wjEntry struct {
 	end  int64
 	rows [2][][]types.Datum
 }
+
+func (e *wjEntry) windowEnd() int64 { return e.end }
 
 // NewWindowJoin validates spec and returns a WindowJoin with its own clone
 // of the residual.
@@ -159,27 +130,13 @@ func WindowJoinFactory(spec WindowJoinSpec) exec.OperatorFactory {
 // OutTypes returns the output column types.
 func (j *WindowJoin) OutTypes() []types.Type { return j.Spec.OutTypes() }
 
-// LateRows returns the number of late rows dropped so far.
-func (j *WindowJoin) LateRows() int64 { return j.late }
-
 // Open implements exec.Opener: it chooses the state store and rebuilds the
 // timers of the subtask's key groups from it.
 func (j *WindowJoin) Open(tc *exec.TaskContext) error {
 	if err := j.start(tc); err != nil {
 		return err
 	}
-	if tc == nil || tc.State == nil {
-		return nil
-	}
-	first, last := exec.KeyGroupRange(tc.Subtask, max(tc.Parallelism, 1), j.maxPar)
-	err := j.store.scan(first, last, func(kg int, key []byte, e *wjEntry) error {
-		j.addTimer(e.end, kgKeyID(kg, key))
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("window join: restore timers: %w", err)
-	}
-	return nil
+	return j.restoreTimers(tc)
 }
 
 func (j *WindowJoin) start(tc *exec.TaskContext) error {
@@ -190,46 +147,21 @@ func (j *WindowJoin) start(tc *exec.TaskContext) error {
 		return err
 	}
 	s := &j.Spec
-	j.tc = tc
 	j.nLeft = len(s.LeftTypes)
 	j.outTypes = s.OutTypes()
 	j.candTypes = append(slices.Clone(s.LeftTypes), s.RightTypes...)
-	j.maxPar = state.DefaultMaxParallelism
-	if tc != nil && tc.MaxParallelism > 0 {
-		j.maxPar = tc.MaxParallelism
-	}
-	j.wm = math.MinInt64
-	j.timers = map[int64]map[string]struct{}{}
-	if tc == nil || tc.State == nil {
-		j.store = newMemKV[*wjEntry]()
-	} else {
-		cache := s.CacheEntries
-		if cache <= 0 {
-			cache = DefaultJoinCacheEntries
-		}
-		ks := state.NewKeyedState[*wjEntry](tc.State, exec.StateNamespace(tc), wjCodec{types: [2][]types.Type{s.LeftTypes, s.RightTypes}}, cache)
-		if tc.Epoch != nil {
-			ks.SetEpoch(tc.Epoch) // versioned by checkpoint
-		}
-		j.store = keyedKV[*wjEntry]{ks}
-	}
-	j.started = true
+	codec := wjCodec{types: [2][]types.Type{s.LeftTypes, s.RightTypes}}
+	j.init("window join", tc, j.outTypes, openKV[*wjEntry](tc, nil, codec, s.CacheEntries, DefaultJoinCacheEntries))
 	return nil
 }
 
-func (j *WindowJoin) outer(side int) bool {
-	t := j.Spec.Type
-	return t == FullJoin || (side == 0 && t == LeftJoin) || (side == 1 && t == RightJoin)
-}
-
-func (j *WindowJoin) addTimer(end int64, id string) {
-	set := j.timers[end]
-	if set == nil {
-		set = map[string]struct{}{}
-		j.timers[end] = set
-		heap.Push(&j.ends, end)
+// ready starts the operator without a task when Open was not called; it
+// fails once the operator is closed.
+func (j *WindowJoin) ready() error {
+	if err := j.usable(); err != nil {
+		return err
 	}
-	set[id] = struct{}{}
+	return j.start(nil)
 }
 
 // Process implements exec.Operator; a WindowJoin needs ProcessInput.
@@ -242,8 +174,8 @@ func (j *WindowJoin) Process(b *types.Batch, _ exec.Collector) error {
 // one side.
 func (j *WindowJoin) ProcessInput(input int, b *types.Batch, _ exec.Collector) error {
 	defer b.Release()
-	if j.closed {
-		return fmt.Errorf("window join: operator closed")
+	if err := j.usable(); err != nil {
+		return err
 	}
 	if input != 0 && input != 1 {
 		return fmt.Errorf("window %w: input %d", ErrJoinInputs, input)
@@ -264,7 +196,7 @@ func (j *WindowJoin) ProcessInput(input int, b *types.Batch, _ exec.Collector) e
 		if b.Ops[i] != types.Insert {
 			return fmt.Errorf("window join: a %v row on the %s input: a window join takes append-only inputs", b.Ops[i], joinSideName(input))
 		}
-		if ends.IsNull(i) || ends.I64[i]-1 <= j.wm {
+		if ends.IsNull(i) || j.isLate(ends.I64[i]) {
 			j.late++
 			continue
 		}
@@ -277,7 +209,7 @@ func (j *WindowJoin) ProcessInput(input int, b *types.Batch, _ exec.Collector) e
 		}
 		if !ok {
 			e = &wjEntry{end: end}
-			j.addTimer(end, kgKeyID(kg, j.kbuf))
+			j.timers.add(end, kgKeyID(kg, j.kbuf))
 		}
 		e.rows[input] = append(e.rows[input], b.Row(i, nil))
 		if err := j.store.put(kg, j.kbuf, e); err != nil {
@@ -291,58 +223,23 @@ func (j *WindowJoin) ProcessInput(input int, b *types.Batch, _ exec.Collector) e
 // the entries of every window whose end - 1 µs is at or below wm, then
 // forwards wm.
 func (j *WindowJoin) ProcessWatermark(wm int64, out exec.Collector) (int64, error) {
-	if j.closed {
-		return wm, fmt.Errorf("window join: operator closed")
-	}
-	if err := j.start(nil); err != nil {
+	if err := j.ready(); err != nil {
 		return wm, err
 	}
-	if wm > j.wm {
-		j.wm = wm
-	}
-	return wm, j.fire(out)
+	return wm, j.advance(wm, out, j.fireEntry)
 }
 
 // Finish implements exec.Finisher: every open window fires.
 func (j *WindowJoin) Finish(out exec.Collector) error {
-	if j.closed {
-		return fmt.Errorf("window join: operator closed")
-	}
-	if err := j.start(nil); err != nil {
+	if err := j.ready(); err != nil {
 		return err
 	}
-	j.wm = math.MaxInt64
-	return j.fire(out)
-}
-
-func (j *WindowJoin) fire(out exec.Collector) error {
-	for len(j.ends) > 0 && j.ends[0]-1 <= j.wm {
-		end := heap.Pop(&j.ends).(int64)
-		set := j.timers[end]
-		delete(j.timers, end)
-		ids := make([]string, 0, len(set))
-		for id := range set {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			if err := j.fireEntry(id); err != nil {
-				return err
-			}
-			if j.out != nil && j.out.Len() >= types.DefaultBatchSize {
-				if err := j.flush(out); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return j.flush(out)
+	return j.advance(math.MaxInt64, out, j.fireEntry)
 }
 
 // fireEntry joins, emits and drops the entry id (kg ‖ key).
 func (j *WindowJoin) fireEntry(id string) error {
-	kg := int(id[0])<<8 | int(id[1])
-	key := []byte(id[2:])
+	kg, key := splitKgKeyID(id)
 	e, ok, err := j.store.get(kg, key)
 	if err != nil {
 		return fmt.Errorf("window join: read state: %w", err)
@@ -358,12 +255,12 @@ func (j *WindowJoin) fireEntry(id string) error {
 		}
 	}
 	for side, rows := range e.rows {
-		if !j.outer(side) {
+		if !joinOuter(j.Spec.Type, side) {
 			continue
 		}
 		for r, row := range rows {
 			if !matched[side][r] {
-				j.emitPadded(side, row)
+				j.out.appendPadded(j.nLeft, side, row)
 			}
 		}
 	}
@@ -404,10 +301,7 @@ func (j *WindowJoin) pairs(left, right [][]types.Datum, matched *[2][]bool) erro
 			}
 			l, r := l0+c/len(right), c%len(right)
 			matched[0][l], matched[1][r] = true, true
-			if j.out == nil {
-				j.out = types.NewBatch(j.outTypes)
-			}
-			j.out.AppendFrom(j.cand, c)
+			j.out.batch().AppendFrom(j.cand, c)
 		}
 		l0 = l1
 	}
@@ -423,76 +317,13 @@ func rowKeyHasNull(row []types.Datum, keys []int) bool {
 	return false
 }
 
-// emitPadded emits a row of side with NULLs for the other side.
-func (j *WindowJoin) emitPadded(side int, row []types.Datum) {
-	if j.out == nil {
-		j.out = types.NewBatch(j.outTypes)
-	}
-	full := make([]types.Datum, len(j.outTypes))
-	off := 0
-	if side == 1 {
-		off = j.nLeft
-	}
-	for c, t := range j.outTypes {
-		if c >= off && c < off+len(row) {
-			full[c] = row[c-off]
-			full[c].Type = t
-		} else {
-			full[c] = types.NullDatum(t)
-		}
-	}
-	j.out.AppendRow(types.Insert, full)
-}
-
-func (j *WindowJoin) flush(out exec.Collector) error {
-	if j.out == nil || j.out.Len() == 0 {
-		return nil
-	}
-	b := j.out
-	j.out = nil
-	return out.Collect(b)
-}
-
-// StateKeys returns the number of (window, key) entries in state (for
-// tests).
-func (j *WindowJoin) StateKeys() (int, error) {
-	if !j.started {
-		return 0, nil
-	}
-	n := 0
-	err := j.store.scan(0, state.MaxKeyGroups-1, func(int, []byte, *wjEntry) error {
-		n++
-		return nil
-	})
-	return n, err
-}
-
-// Snapshot implements exec.Snapshotter: it flushes the keyed state.
-func (j *WindowJoin) Snapshot(id int64) ([]byte, error) {
-	if !j.started {
-		return nil, nil
-	}
-	if err := j.store.flush(); err != nil {
-		return nil, fmt.Errorf("window join: checkpoint %d: %w", id, err)
-	}
-	return nil, nil
-}
-
 // Close implements exec.Closer. It keeps the durable state, logs the late
 // rows dropped, and is idempotent.
 func (j *WindowJoin) Close() error {
-	if j.closed {
-		return nil
+	if j.close() {
+		j.cand.Release()
+		j.cand = nil
 	}
-	j.closed = true
-	if j.late > 0 {
-		log.Printf("window join%s: dropped %d late rows", taskWhere(j.tc), j.late)
-	}
-	j.out.Release()
-	j.out = nil
-	j.cand.Release()
-	j.cand = nil
-	j.timers, j.ends = nil, nil
 	return nil
 }
 
@@ -504,25 +335,19 @@ const wjFormatVersion = 1
 
 // Encode implements state.Codec.
 func (c wjCodec) Encode(dst []byte, e *wjEntry) []byte {
-	dst = append(dst, wjFormatVersion)
-	dst = binary.AppendVarint(dst, e.end)
+	dst = appendWindowEntryHead(dst, wjFormatVersion, e.end)
 	dst = appendRowList(dst, e.rows[0])
 	return appendRowList(dst, e.rows[1])
 }
 
 // Decode implements state.Codec.
 func (c wjCodec) Decode(b []byte) (*wjEntry, error) {
-	if len(b) == 0 || b[0] != wjFormatVersion {
-		return nil, fmt.Errorf("window join state: bad format version: %w", state.ErrCorrupt)
-	}
-	end, n := binary.Varint(b[1:])
-	if n <= 0 {
-		return nil, fmt.Errorf("window join state: bad window end: %w", state.ErrCorrupt)
+	end, b, err := readWindowEntryHead(b, wjFormatVersion, "window join state")
+	if err != nil {
+		return nil, err
 	}
 	e := &wjEntry{end: end}
-	b = b[1+n:]
 	for side := range e.rows {
-		var err error
 		if e.rows[side], b, err = readRowList(b, c.types[side]); err != nil {
 			return nil, fmt.Errorf("window join state: %s rows: %w", joinSideName(side), err)
 		}

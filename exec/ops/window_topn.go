@@ -1,10 +1,8 @@
 package ops
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"fmt"
-	"log"
 	"math"
 	"slices"
 
@@ -102,24 +100,10 @@ func (s *WindowTopNSpec) OutTypes() []types.Type {
 // at the checkpoint and nothing twice.
 type WindowTopN struct {
 	Spec WindowTopNSpec
+	windowCore[*wtnEntry]
 
 	outTypes []types.Type
 	cmpKeys  []SortKey // Order, then every column ascending
-	store    kvStore[*wtnEntry]
-	maxPar   int
-	tc       *exec.TaskContext
-	started  bool
-	closed   bool
-
-	wm   int64
-	late int64
-
-	timers map[int64]map[string]struct{} // window end → kg ‖ partition key
-	ends   endHeap
-
-	hashes []uint64
-	kbuf   []byte
-	out    *types.Batch
 }
 
 var (
@@ -135,6 +119,8 @@ type wtnEntry struct {
 	end  int64
 	rows [][]types.Datum // sorted by cmpKeys, at most N
 }
+
+func (e *wtnEntry) windowEnd() int64 { return e.end }
 
 // NewWindowTopN checks spec and returns a WindowTopN for it.
 func NewWindowTopN(spec WindowTopNSpec) (*WindowTopN, error) {
@@ -152,27 +138,13 @@ func WindowTopNFactory(spec WindowTopNSpec) exec.OperatorFactory {
 // OutTypes returns the output column types.
 func (w *WindowTopN) OutTypes() []types.Type { return w.Spec.OutTypes() }
 
-// LateRows returns the number of late rows dropped so far.
-func (w *WindowTopN) LateRows() int64 { return w.late }
-
 // Open implements exec.Opener: it chooses the state store and rebuilds the
 // timers of the subtask's key groups from it.
 func (w *WindowTopN) Open(tc *exec.TaskContext) error {
 	if err := w.start(tc); err != nil {
 		return err
 	}
-	if tc == nil || tc.State == nil {
-		return nil
-	}
-	first, last := exec.KeyGroupRange(tc.Subtask, max(tc.Parallelism, 1), w.maxPar)
-	err := w.store.scan(first, last, func(kg int, key []byte, e *wtnEntry) error {
-		w.addTimer(e.end, kgKeyID(kg, key))
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("window top-n: restore timers: %w", err)
-	}
-	return nil
+	return w.restoreTimers(tc)
 }
 
 func (w *WindowTopN) start(tc *exec.TaskContext) error {
@@ -182,57 +154,29 @@ func (w *WindowTopN) start(tc *exec.TaskContext) error {
 	if err := w.Spec.Validate(); err != nil {
 		return err
 	}
-	w.tc = tc
 	w.outTypes = w.Spec.OutTypes()
 	w.cmpKeys = slices.Clone(w.Spec.Order)
 	for c := range w.Spec.InTypes {
 		w.cmpKeys = append(w.cmpKeys, Asc(c))
 	}
-	w.maxPar = state.DefaultMaxParallelism
-	if tc != nil && tc.MaxParallelism > 0 {
-		w.maxPar = tc.MaxParallelism
-	}
-	w.wm = math.MinInt64
-	w.timers = map[int64]map[string]struct{}{}
-	if tc == nil || tc.State == nil {
-		w.store = newMemKV[*wtnEntry]()
-	} else {
-		cache := w.Spec.CacheEntries
-		if cache <= 0 {
-			cache = DefaultAggCacheEntries
-		}
-		ks := state.NewKeyedState[*wtnEntry](tc.State, exec.StateNamespace(tc), wtnCodec{types: w.Spec.InTypes}, cache)
-		if tc.Epoch != nil {
-			ks.SetEpoch(tc.Epoch) // versioned by checkpoint
-		}
-		w.store = keyedKV[*wtnEntry]{ks}
-	}
-	w.started = true
+	store := openKV[*wtnEntry](tc, nil, wtnCodec{types: w.Spec.InTypes}, w.Spec.CacheEntries, DefaultAggCacheEntries)
+	w.init("window top-n", tc, w.outTypes, store)
 	return nil
 }
 
-// kgKeyID is the timer id of a key: kg (2 bytes) ‖ key.
-func kgKeyID(kg int, key []byte) string {
-	return string(append([]byte{byte(kg >> 8), byte(kg)}, key...))
-}
-
-func (w *WindowTopN) addTimer(end int64, id string) {
-	set := w.timers[end]
-	if set == nil {
-		set = map[string]struct{}{}
-		w.timers[end] = set
-		heap.Push(&w.ends, end)
+// ready starts the operator without a task when Open was not called; it
+// fails once the operator is closed.
+func (w *WindowTopN) ready() error {
+	if err := w.usable(); err != nil {
+		return err
 	}
-	set[id] = struct{}{}
+	return w.start(nil)
 }
 
 // Process implements exec.Operator.
 func (w *WindowTopN) Process(b *types.Batch, _ exec.Collector) error {
 	defer b.Release()
-	if w.closed {
-		return fmt.Errorf("window top-n: operator closed")
-	}
-	if err := w.start(nil); err != nil {
+	if err := w.ready(); err != nil {
 		return err
 	}
 	if len(b.Cols) != len(w.Spec.InTypes) {
@@ -249,7 +193,7 @@ func (w *WindowTopN) Process(b *types.Batch, _ exec.Collector) error {
 			continue
 		}
 		end := ends.I64[i]
-		if end-1 <= w.wm {
+		if w.isLate(end) {
 			w.late++
 			continue
 		}
@@ -279,7 +223,7 @@ func (w *WindowTopN) add(b *types.Batch, i int, end int64) error {
 		return nil // below the top N (N >= 1, so the partition exists)
 	}
 	if !ok {
-		w.addTimer(end, kgKeyID(kg, w.kbuf))
+		w.timers.add(end, kgKeyID(kg, w.kbuf))
 	}
 	e.rows = slices.Insert(e.rows, pos, row)
 	if int64(len(e.rows)) > w.Spec.N {
@@ -296,58 +240,23 @@ func (w *WindowTopN) add(b *types.Batch, i int, end int64) error {
 // partitions of every window whose end - 1 µs is at or below wm, then
 // forwards wm.
 func (w *WindowTopN) ProcessWatermark(wm int64, out exec.Collector) (int64, error) {
-	if w.closed {
-		return wm, fmt.Errorf("window top-n: operator closed")
-	}
-	if err := w.start(nil); err != nil {
+	if err := w.ready(); err != nil {
 		return wm, err
 	}
-	if wm > w.wm {
-		w.wm = wm
-	}
-	return wm, w.fire(out)
+	return wm, w.advance(wm, out, w.firePartition)
 }
 
 // Finish implements exec.Finisher: every open window fires.
 func (w *WindowTopN) Finish(out exec.Collector) error {
-	if w.closed {
-		return fmt.Errorf("window top-n: operator closed")
-	}
-	if err := w.start(nil); err != nil {
+	if err := w.ready(); err != nil {
 		return err
 	}
-	w.wm = math.MaxInt64
-	return w.fire(out)
-}
-
-func (w *WindowTopN) fire(out exec.Collector) error {
-	for len(w.ends) > 0 && w.ends[0]-1 <= w.wm {
-		end := heap.Pop(&w.ends).(int64)
-		set := w.timers[end]
-		delete(w.timers, end)
-		ids := make([]string, 0, len(set))
-		for id := range set {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			if err := w.firePartition(id); err != nil {
-				return err
-			}
-			if w.out != nil && w.out.Len() >= types.DefaultBatchSize {
-				if err := w.flush(out); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return w.flush(out)
+	return w.advance(math.MaxInt64, out, w.firePartition)
 }
 
 // firePartition emits and drops the partition id (kg ‖ key).
 func (w *WindowTopN) firePartition(id string) error {
-	kg := int(id[0])<<8 | int(id[1])
-	key := []byte(id[2:])
+	kg, key := splitKgKeyID(id)
 	e, ok, err := w.store.get(kg, key)
 	if err != nil {
 		return fmt.Errorf("window top-n: read state: %w", err)
@@ -355,14 +264,12 @@ func (w *WindowTopN) firePartition(id string) error {
 	if !ok {
 		return nil
 	}
-	if w.out == nil {
-		w.out = types.NewBatch(w.outTypes)
-	}
+	b := w.out.batch()
 	for r, row := range e.rows {
 		if w.Spec.WithRank {
 			row = append(row[:len(row):len(row)], types.Datum{Type: w.outTypes[len(row)], I: int64(r + 1)})
 		}
-		w.out.AppendRow(types.Insert, row)
+		b.AppendRow(types.Insert, row)
 	}
 	if err := w.store.del(kg, key); err != nil {
 		return fmt.Errorf("window top-n: delete state: %w", err)
@@ -370,61 +277,11 @@ func (w *WindowTopN) firePartition(id string) error {
 	return nil
 }
 
-func (w *WindowTopN) flush(out exec.Collector) error {
-	if w.out == nil || w.out.Len() == 0 {
-		return nil
-	}
-	b := w.out
-	w.out = nil
-	return out.Collect(b)
-}
-
-// StateKeys returns the number of partitions in state (for tests).
-func (w *WindowTopN) StateKeys() (int, error) {
-	if !w.started {
-		return 0, nil
-	}
-	n := 0
-	err := w.store.scan(0, state.MaxKeyGroups-1, func(int, []byte, *wtnEntry) error {
-		n++
-		return nil
-	})
-	return n, err
-}
-
-// Snapshot implements exec.Snapshotter: it flushes the keyed state.
-func (w *WindowTopN) Snapshot(id int64) ([]byte, error) {
-	if !w.started {
-		return nil, nil
-	}
-	if err := w.store.flush(); err != nil {
-		return nil, fmt.Errorf("window top-n: checkpoint %d: %w", id, err)
-	}
-	return nil, nil
-}
-
 // Close implements exec.Closer. It keeps the durable state, logs the late
 // rows dropped, and is idempotent.
 func (w *WindowTopN) Close() error {
-	if w.closed {
-		return nil
-	}
-	w.closed = true
-	if w.late > 0 {
-		log.Printf("window top-n%s: dropped %d late rows", taskWhere(w.tc), w.late)
-	}
-	w.out.Release()
-	w.out = nil
-	w.timers, w.ends = nil, nil
+	w.close()
 	return nil
-}
-
-// taskWhere names the subtask of tc for log lines ("" without one).
-func taskWhere(tc *exec.TaskContext) string {
-	if tc == nil {
-		return ""
-	}
-	return fmt.Sprintf(" (job %q, vertex %d, subtask %d)", tc.JobID, tc.VertexID, tc.Subtask)
 }
 
 // compareDatumRowsBy orders rows a and b by keys (NULLs placed as each
@@ -462,21 +319,17 @@ const wtnFormatVersion = 1
 
 // Encode implements state.Codec.
 func (c wtnCodec) Encode(dst []byte, e *wtnEntry) []byte {
-	dst = append(dst, wtnFormatVersion)
-	dst = binary.AppendVarint(dst, e.end)
+	dst = appendWindowEntryHead(dst, wtnFormatVersion, e.end)
 	return appendRowList(dst, e.rows)
 }
 
 // Decode implements state.Codec.
 func (c wtnCodec) Decode(b []byte) (*wtnEntry, error) {
-	if len(b) == 0 || b[0] != wtnFormatVersion {
-		return nil, fmt.Errorf("window top-n state: bad format version: %w", state.ErrCorrupt)
+	end, b, err := readWindowEntryHead(b, wtnFormatVersion, "window top-n state")
+	if err != nil {
+		return nil, err
 	}
-	end, n := binary.Varint(b[1:])
-	if n <= 0 {
-		return nil, fmt.Errorf("window top-n state: bad window end: %w", state.ErrCorrupt)
-	}
-	rows, rest, err := readRowList(b[1+n:], c.types)
+	rows, rest, err := readRowList(b, c.types)
 	if err != nil {
 		return nil, fmt.Errorf("window top-n state: %w", err)
 	}

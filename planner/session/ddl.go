@@ -14,19 +14,23 @@ import (
 	"github.com/sluicesql/sluice/planner"
 )
 
-// connectorTable converts a catalog table into what connectors see.
+// connectorTable converts a catalog table into what connectors see:
+// every column but the computed ones (the planner adds a PROCTIME() column,
+// see proctime.go).
 func connectorTable(t *catalog.Table, stateDir string) *connectors.Table {
 	ct := &connectors.Table{Name: t.Name, Options: map[string]string{}, StateDir: stateDir}
+	var meta []string
+	hasMeta := false
 	for _, c := range t.Columns {
+		if c.ComputedSQL != "" {
+			continue
+		}
 		ct.Schema = append(ct.Schema, types.Column{Name: c.Name, Type: c.Type})
-		if c.Metadata != "" && ct.Metadata == nil {
-			ct.Metadata = make([]string, len(t.Columns))
-		}
+		meta = append(meta, c.Metadata)
+		hasMeta = hasMeta || c.Metadata != ""
 	}
-	for i, c := range t.Columns {
-		if c.Metadata != "" {
-			ct.Metadata[i] = c.Metadata
-		}
+	if hasMeta {
+		ct.Metadata = meta
 	}
 	for _, k := range t.PrimaryKey {
 		ct.PrimaryKey = append(ct.PrimaryKey, ct.Schema.Index(k))
@@ -47,7 +51,12 @@ func (s *Session) createTable(ct *parser.CreateTable) (*Result, error) {
 		}
 		seen[key] = true
 		if c.Computed != nil {
-			return nil, ct.ErrorAt(c.Offset, "computed columns are not supported yet")
+			col, err := proctimeColumn(ct, c, t.Columns)
+			if err != nil {
+				return nil, err
+			}
+			t.Columns = append(t.Columns, col)
+			continue
 		}
 		t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Type: c.Type, Metadata: c.Metadata, Virtual: c.Virtual})
 	}
@@ -61,6 +70,9 @@ func (s *Session) createTable(ct *parser.CreateTable) (*Result, error) {
 		if idx < 0 {
 			return nil, ct.ErrorAt(keyOffset(ct, k), fmt.Sprintf("primary key column '%s' is not a column of the table", k))
 		}
+		if t.Columns[idx].ComputedSQL != "" {
+			return nil, ct.ErrorAt(keyOffset(ct, k), fmt.Sprintf("primary key column '%s' is a computed column", k))
+		}
 		t.Columns[idx].Type.NotNull = true
 		t.PrimaryKey = append(t.PrimaryKey, t.Columns[idx].Name)
 	}
@@ -69,6 +81,10 @@ func (s *Session) createTable(ct *parser.CreateTable) (*Result, error) {
 		for _, c := range t.Columns {
 			if strings.EqualFold(c.Name, ct.Watermark.Column) {
 				found = true
+				if c.ComputedSQL != "" {
+					return nil, ct.ErrorAt(ct.Watermark.Offset, fmt.Sprintf(
+						"watermark column '%s' is a processing-time column (AS PROCTIME()): a WATERMARK needs an event-time column", c.Name))
+				}
 				if c.Type.Kind != types.KindTimestamp && c.Type.Kind != types.KindTimestampLTZ {
 					return nil, ct.ErrorAt(ct.Watermark.Offset, fmt.Sprintf(
 						"watermark column '%s' must be TIMESTAMP or TIMESTAMP_LTZ, not %s", c.Name, c.Type))
@@ -91,6 +107,9 @@ func (s *Session) createTable(ct *parser.CreateTable) (*Result, error) {
 	if conn == "" && len(t.Options) > 0 {
 		return nil, ct.ErrorAt(optOffset(ct), "the WITH clause needs a 'connector' option")
 	}
+	if err := checkProctimeTable(ct, t); err != nil {
+		return nil, err
+	}
 	ctab := connectorTable(t, s.cfg.StateDir)
 	c, err := (&catalogAdapter{s: s}).Connector(connName(ctab))
 	if err != nil {
@@ -99,9 +118,9 @@ func (s *Session) createTable(ct *parser.CreateTable) (*Result, error) {
 	if ctab.Metadata != nil {
 		// Connectors that read record metadata say which keys they know.
 		if _, ok := c.(interface{ MetadataKeys() []string }); !ok {
-			for i, m := range ctab.Metadata {
-				if m != "" {
-					return nil, ct.ErrorAt(ct.Columns[i].Offset, fmt.Sprintf("connector '%s' has no METADATA columns", connName(ctab)))
+			for _, col := range ct.Columns {
+				if col.Metadata != "" {
+					return nil, ct.ErrorAt(col.Offset, fmt.Sprintf("connector '%s' has no METADATA columns", connName(ctab)))
 				}
 			}
 		}

@@ -27,14 +27,21 @@
 // topic, partition and offset, unless '<format>.ignore-parse-errors' is
 // set (Source.Skipped counts them).
 //
+// 'format' = 'debezium-json' makes the source a retract changelog
+// (SourceSpec.Mode connectors.Retract): op c/r is +I after, u is -U before
+// then +U after, d is -D before; both the plain envelope and the
+// {"schema", "payload"} form are read, tombstones are skipped (debezium.go).
+//
 // # Sink
 //
 //	none           records are sent, errors surface at the next batch
 //	at-least-once  flush at every checkpoint barrier (default)
 //	exactly-once   one transaction per checkpoint, committed on completion
 //
-// Exactly-once, per subtask, with transactional ids
-// '<prefix>-<subtask>-<slot>' (see txn.go for why it is safe):
+// Exactly-once, per subtask, with a fixed pool of txnSlots transactional
+// ids '<prefix>-<subtask>-<slot>', all initialised at start and never
+// grown, so a resumed old instance (a zombie) is fenced and never fences
+// the new one (see txn.go for why it is safe):
 //
 //	rows ──▶ T(n) open on a free slot
 //	barrier n:   flush, pre-commit: (id, producer id, epoch) → snapshot n
@@ -46,7 +53,10 @@
 // is an error wrapping ErrPossibleDataLoss, never swallowed. NewSink refuses
 // exactly-once without EXACTLY_ONCE checkpointing, and a
 // 'properties.transaction.timeout.ms' (default DefaultTransactionTimeout)
-// shorter than checkpoint interval + timeout + restart delay.
+// shorter than checkpoint interval + timeout + restart delay. Open refuses a
+// transactional-id prefix that an open sink of another job (or another
+// table of the same job) in this process holds (registry.go); two engines
+// sharing a prefix are not detected, Kafka fences them.
 //
 // # Keys, upsert-kafka, metadata
 //

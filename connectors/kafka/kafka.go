@@ -94,7 +94,7 @@ func newSource(cfg *config, t *connectors.Table, req connectors.SourceRequest) (
 		for _, c := range tcols {
 			j, ok := out[c]
 			if !ok {
-				if f.name == formatJSON {
+				if f.name == formatJSON || f.name == formatDebezium {
 					continue
 				}
 				j = -1
@@ -111,7 +111,11 @@ func newSource(cfg *config, t *connectors.Table, req connectors.SourceRequest) (
 	factory := func(int) (exec.Source, error) {
 		return &Source{cfg: cfg, fields: fields, keyFields: keyFields, meta: metas, types: ts}, nil
 	}
-	return connectors.SourceSpec{Factory: factory, Types: ts, Bounded: cfg.boundedLatest, Mode: connectors.AppendOnly}, nil
+	mode := connectors.AppendOnly
+	if cfg.format.name == formatDebezium {
+		mode = connectors.Retract
+	}
+	return connectors.SourceSpec{Factory: factory, Types: ts, Bounded: cfg.boundedLatest, Mode: mode}, nil
 }
 
 // AcceptsUpdates implements connectors.SinkConnector: the kafka connector
@@ -127,6 +131,9 @@ func (Connector) NewSink(t *connectors.Table, req connectors.SinkRequest) (exec.
 	}
 	if len(cfg.topics) != 1 {
 		return nil, fmt.Errorf("table %s: a kafka sink needs exactly one 'topic' (no list, no 'topic-pattern')", t.Name)
+	}
+	if cfg.format.name == formatDebezium {
+		return nil, fmt.Errorf("table %s: format '%s' is read-only in Sluice (a sink writes 'json', 'csv' or 'raw')", t.Name, formatDebezium)
 	}
 	if req.Mode != connectors.AppendOnly {
 		return nil, fmt.Errorf("table %s: the 'kafka' connector only appends, but the query produces updates %s (use 'upsert-kafka')", t.Name, req.Mode)

@@ -39,6 +39,9 @@ const (
 	optCSVIgnoreErrors   = "csv.ignore-parse-errors"
 	optCSVNullLiteral    = "csv.null-literal"
 	optRawCharset        = "raw.charset"
+
+	optDbzIgnoreErrors  = "debezium-json.ignore-parse-errors"
+	optDbzSchemaInclude = "debezium-json.schema-include"
 )
 
 var knownOptions = []string{
@@ -46,7 +49,8 @@ var knownOptions = []string{
 	optStartupMode, optStartupTS, optStartupOffsets, optBoundedMode, optDiscovery,
 	optDelivery, optTxnPrefix, optPartitioner,
 	optJSONIgnoreErrors, optJSONFailOnMissing, optCSVDelimiter, optCSVIgnoreErrors, optCSVNullLiteral,
-	optRawCharset,
+	optRawCharset, optDbzIgnoreErrors, optDbzSchemaInclude,
+	"value." + optDbzIgnoreErrors, "value." + optDbzSchemaInclude,
 	"value." + optJSONIgnoreErrors, "value." + optJSONFailOnMissing, "value." + optCSVDelimiter,
 	"value." + optCSVIgnoreErrors, "value." + optCSVNullLiteral,
 	optKeyFormat, optKeyFields, optValueInclude,
@@ -82,6 +86,8 @@ const (
 	formatJSON = "json"
 	formatCSV  = "csv"
 	formatRaw  = "raw"
+	// formatDebezium is a changelog of Debezium change events (source only).
+	formatDebezium = "debezium-json"
 )
 
 // DefaultTransactionTimeout is the transaction timeout of the exactly-once
@@ -249,6 +255,9 @@ func (c *config) parseFormat(t *connectors.Table) error {
 	if err != nil {
 		return err
 	}
+	if f.name == formatDebezium && c.upsert {
+		return optionError(t.Name, key, "'%s' is a changelog of its own; 'upsert-kafka' takes 'json', 'csv' or 'raw' values", formatDebezium)
+	}
 	c.format = f
 	return nil
 }
@@ -403,6 +412,12 @@ func parseFormatOpts(t *connectors.Table, pre, nameKey, name string, cols []int)
 			f.delim = v[0]
 		}
 		f.nullLiteral, f.hasNull = get(optCSVNullLiteral)
+	case formatDebezium:
+		if pre == "key." {
+			return f, optionError(t.Name, nameKey, "'%s' is a value format (a change event), not a key format", formatDebezium)
+		}
+		f.ignoreErrors = boolOpt(optDbzIgnoreErrors)
+		boolOpt(optDbzSchemaInclude) // both envelope forms are recognised; checked for syntax only
 	case formatRaw:
 		if v, ok := opts[optRawCharset]; ok && !strings.EqualFold(v, "UTF-8") {
 			return f, optionError(t.Name, optRawCharset, "only 'UTF-8' is supported, got '%s'", v)
@@ -418,7 +433,7 @@ func parseFormatOpts(t *connectors.Table, pre, nameKey, name string, cols []int)
 			return f, fmt.Errorf("table %s: format 'raw' ('%s') needs exactly one column, it has %d", t.Name, nameKey, len(cols))
 		}
 	default:
-		return f, optionError(t.Name, nameKey, "unsupported format '%s' (expected 'json', 'csv' or 'raw')", name)
+		return f, optionError(t.Name, nameKey, "unsupported format '%s' (expected 'json', 'csv', 'raw' or 'debezium-json')", name)
 	}
 	if err != nil {
 		return f, err

@@ -41,6 +41,9 @@ func TestValidateOptions(t *testing.T) {
 		{[]string{"json.ignore-parse-errors", "yes"}, "invalid boolean"},
 		{[]string{"properties.isolation.level", "read_uncommitted"}, "only 'read_committed'"},
 		{[]string{"scan.topic-partition-discovery.interval", "soon"}, "invalid duration"},
+		{[]string{"format", "debezium-json", "debezium-json.ignore-parse-errors", "true", "debezium-json.schema-include", "true"}, ""},
+		{[]string{"format", "debezium-json", "debezium-json.schema-include", "maybe"}, "invalid boolean"},
+		{[]string{"key.format", "debezium-json", "key.fields", "a"}, "not a key format"},
 	} {
 		err := Connector{}.Validate(base(tc.kv...))
 		switch {
@@ -58,5 +61,28 @@ func TestParseDuration(t *testing.T) {
 		if err != nil || d.String() != want {
 			t.Errorf("%q: %v %v, want %s", in, d, err, want)
 		}
+	}
+}
+
+// TestDebeziumSpec: a debezium-json source is a retract changelog; the
+// format is refused for sinks.
+func TestDebeziumSpec(t *testing.T) {
+	tbl := sourceTable("h:1", "cdc", "format", "debezium-json")
+	spec, err := Connector{}.NewSource(tbl, connectors.SourceRequest{Columns: []int{0, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Mode != connectors.Retract {
+		t.Fatalf("mode %s, want %s", spec.Mode, connectors.Retract)
+	}
+	sink := sinkTable("h:1", "cdc", "format", "debezium-json")
+	if _, err := (Connector{}).NewSink(sink, connectors.SinkRequest{Mode: connectors.AppendOnly, JobID: "j", Checkpointing: checkpointing}); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("sink: err = %v, want it refused", err)
+	}
+	up := &connectors.Table{Name: "u", Options: map[string]string{"connector": "upsert-kafka", "topic": "t",
+		"properties.bootstrap.servers": "h:1", "key.format": "json", "value.format": "debezium-json"},
+		Schema: types.Schema{{Name: "a", Type: types.String}}, PrimaryKey: []int{0}}
+	if err := (UpsertConnector{}).Validate(up); err == nil || !strings.Contains(err.Error(), "changelog of its own") {
+		t.Fatalf("upsert-kafka: err = %v", err)
 	}
 }

@@ -42,7 +42,8 @@ type sink struct {
 	errMu    sync.Mutex
 	firstErr error
 
-	txn *txnPool // exactly-once
+	txn     *txnPool // exactly-once
+	claimed bool     // the transactional-id prefix is registered (claimPrefix)
 }
 
 func (s *sink) Open(tc *exec.TaskContext) error {
@@ -62,6 +63,10 @@ func (s *sink) Open(tc *exec.TaskContext) error {
 		opts = append(opts, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	}
 	if s.cfg.delivery == deliveryExactlyOnce {
+		if err := claimPrefix(s.cfg.txnPrefix, s.req.JobID, s.cfg.table); err != nil {
+			return err
+		}
+		s.claimed = true
 		s.txn = &txnPool{table: s.cfg.table, prefix: s.cfg.txnPrefix, subtask: tc.Subtask, ctx: tc.Ctx,
 			opts: append(opts, kgo.TransactionTimeout(s.cfg.txnTimeout))}
 		return nil
@@ -244,6 +249,10 @@ func (s *sink) Close() error {
 	}
 	if s.txn != nil {
 		s.txn.close()
+	}
+	if s.claimed {
+		releasePrefix(s.cfg.txnPrefix, s.req.JobID, s.cfg.table)
+		s.claimed = false
 	}
 	return nil
 }

@@ -86,8 +86,10 @@ type Source struct {
 	tc     *exec.TaskContext
 	cl     *kgo.Client
 	adm    *kadm.Client
-	dec    valueDecoder
-	keyDec valueDecoder // nil unless the key holds columns the value does not
+	dec    valueDecoder     // nil with debezium-json
+	dbz    *debeziumDecoder // debezium-json: a changelog
+	chg    []change         // scratch for dbz
+	keyDec valueDecoder     // nil unless the key holds columns the value does not
 	arena  arena
 
 	parts    map[tp]*partState
@@ -117,7 +119,11 @@ func (s *Source) Open(tc *exec.TaskContext) error {
 		return fmt.Errorf("kafka source %s: create client: %w", s.cfg.table, err)
 	}
 	s.cl, s.adm = cl, kadm.NewClient(cl)
-	s.dec = newValueDecoder(s.cfg.format, s.fields, &s.arena)
+	if s.cfg.format.name == formatDebezium {
+		s.dbz = &debeziumDecoder{row: newJSONDecoder(s.fields, false, &s.arena)}
+	} else {
+		s.dec = newValueDecoder(s.cfg.format, s.fields, &s.arena)
+	}
 	if len(s.keyFields) > 0 {
 		s.keyDec = newValueDecoder(s.cfg.keyFormat, s.keyFields, &s.arena)
 	}
@@ -368,8 +374,11 @@ func (s *Source) Next(b *types.Batch) (bool, error) {
 		}
 		s.pending = fs.Records()
 	}
-	n := 0
-	for n < len(s.pending) && b.Len() < types.DefaultBatchSize {
+	n, limit := 0, types.DefaultBatchSize
+	if s.dbz != nil {
+		limit-- // an update event adds two rows
+	}
+	for n < len(s.pending) && b.Len() < limit {
 		rec := s.pending[n]
 		n++
 		if err := s.add(rec, b); err != nil {
@@ -408,7 +417,11 @@ func (s *Source) add(rec *kgo.Record, b *types.Batch) error {
 		s.finish(rec.Topic, rec.Partition, st)
 		return nil
 	}
-	if !rec.Attrs.IsControl() {
+	if s.dbz != nil && !rec.Attrs.IsControl() {
+		if err := s.addChanges(rec, b); err != nil {
+			return err
+		}
+	} else if !rec.Attrs.IsControl() {
 		r := b.Len()
 		addSlot(b)
 		err := s.dec.fill(rec.Value, b, r)
@@ -434,6 +447,55 @@ func (s *Source) add(rec *kgo.Record, b *types.Batch) error {
 	if st.stop >= 0 && st.next >= st.stop {
 		s.finish(rec.Topic, rec.Partition, st)
 	}
+	return nil
+}
+
+// addChanges appends the rows of a Debezium change event (none for a
+// tombstone) with their ops; a malformed event adds nothing.
+func (s *Source) addChanges(rec *kgo.Record, b *types.Batch) error {
+	var err error
+	s.chg, err = s.dbz.changes(s.chg[:0], rec.Value)
+	added := 0
+	for _, c := range s.chg {
+		if err != nil {
+			break
+		}
+		r := b.Len()
+		addSlot(b)
+		err = s.dbz.row.fill(c.img, b, r)
+		if err != nil {
+			img := "before"
+			if c.op == types.Insert || c.op == types.UpdateAfter {
+				img = "after"
+			}
+			err = fmt.Errorf("'%s' image: %w", img, err)
+		}
+		if err == nil && s.keyDec != nil {
+			if err = s.keyDec.fill(rec.Key, b, r); err != nil {
+				err = fmt.Errorf("key: %w", err)
+			}
+		}
+		if err == nil {
+			err = s.fillMeta(rec, b, r)
+		}
+		if err != nil {
+			dropSlot(b)
+			break
+		}
+		b.Ops = append(b.Ops, c.op)
+		added++
+	}
+	if err == nil {
+		return nil
+	}
+	for ; added > 0; added-- { // the rows of a half-decoded update
+		b.Ops = b.Ops[:len(b.Ops)-1]
+		dropSlot(b)
+	}
+	if !s.cfg.format.ignoreErrors {
+		return &ParseError{Table: s.cfg.table, Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Err: err}
+	}
+	s.skipped++
 	return nil
 }
 

@@ -29,9 +29,33 @@ import (
 // the slot of every transaction c lists has done nothing since, and a raw
 // EndTxn(commit) with the recorded producer id and epoch commits it, or
 // finds it committed already (a retry). Then every other slot id is
-// initialised, which aborts what it left open; probing stops at the first
-// id that the broker did not know (epoch 0), since slots are allocated
-// lowest first.
+// initialised, which aborts what it left open.
+//
+// The pool is fixed: txnSlots ids per subtask, all initialised when the
+// subtask starts (or restores) and never grown. So a frozen old instance
+// (a zombie) that resumes later holds only clients whose ids the new
+// instance has initialised since, which fences them; it never initialises
+// an id itself and so cannot fence a transaction of the new instance. The
+// slots a restored checkpoint lists are left alone until a checkpoint of
+// the new instance completes (a recovery may have to commit them again),
+// and are initialised as soon as they become free. Ids beyond the pool
+// (left by an engine that used a larger one) are initialised at start too,
+// up to the first id the broker did not know, which aborts their leftovers.
+// When every slot is busy (checkpoints keep failing, so pre-committed
+// transactions pile up) the sink fails with ErrTxnPoolExhausted and the
+// restart recovers from the last completed checkpoint.
+
+// txnSlots is the number of transactional ids per sink subtask: one open
+// transaction, one committed transaction that the last completed checkpoint
+// may still list, and pre-committed ones awaiting their checkpoint (one per
+// concurrent checkpoint, plus two failed checkpoints in a row).
+const txnSlots = 5
+
+// ErrTxnPoolExhausted is returned when an exactly-once sink subtask has no
+// free transactional id for the next transaction: too many pre-committed
+// transactions wait for a checkpoint to complete. The job restarts from its
+// last completed checkpoint.
+var ErrTxnPoolExhausted = errors.New("every transactional id of the sink subtask is in use")
 
 // slot states.
 const (
@@ -102,8 +126,8 @@ func (p *txnPool) current() (*kgo.Client, error) {
 		}
 	}
 	if sl == nil {
-		sl = &slot{idx: len(p.slots), id: txnID(p.prefix, p.subtask, len(p.slots))}
-		p.slots = append(p.slots, sl)
+		return nil, fmt.Errorf("kafka sink %s: subtask %d: %w (%d ids, %d transactions pre-committed and waiting for a checkpoint to complete; checkpoints keep failing)",
+			p.table, p.subtask, ErrTxnPoolExhausted, len(p.slots), len(p.pendingUpTo(1<<63-1)))
 	}
 	if sl.cl == nil {
 		cl, _, err := p.initID(sl.id)
@@ -138,13 +162,17 @@ func (p *txnPool) initID(id string) (*kgo.Client, int16, error) {
 	return cl, epoch, nil
 }
 
-// probe initialises the ids of subtask sub from slot 0 up, skipping
-// listed slots, until an id the broker did not know. With keep, the
-// clients become this pool's free slots; otherwise they are closed.
+// probe initialises the ids of subtask sub: slots 0 to txnSlots-1 except
+// the listed ones, then ids beyond the pool up to the first one the broker
+// did not know (epoch 0), which aborts what earlier, larger pools left
+// open. With keep, the clients of the pool's slots become this pool's free
+// slots; every other client is closed.
 func (p *txnPool) probe(sub int, listed map[int]bool, keep bool) error {
-	maxListed := -1
-	for k := range listed {
-		maxListed = max(maxListed, k)
+	if keep {
+		for len(p.slots) < txnSlots {
+			n := len(p.slots)
+			p.slots = append(p.slots, &slot{idx: n, id: txnID(p.prefix, sub, n)})
+		}
 	}
 	for k := 0; ; k++ {
 		if listed[k] {
@@ -153,21 +181,16 @@ func (p *txnPool) probe(sub int, listed map[int]bool, keep bool) error {
 		if keep && k < len(p.slots) && p.slots[k].cl != nil {
 			continue
 		}
-		id := txnID(p.prefix, sub, k)
-		cl, epoch, err := p.initID(id)
+		cl, epoch, err := p.initID(txnID(p.prefix, sub, k))
 		if err != nil {
 			return err
 		}
-		if keep {
-			for len(p.slots) <= k {
-				n := len(p.slots)
-				p.slots = append(p.slots, &slot{idx: n, id: txnID(p.prefix, sub, n)})
-			}
+		if keep && k < txnSlots {
 			p.slots[k].cl = cl
 		} else {
 			cl.Close()
 		}
-		if epoch == 0 && k > maxListed {
+		if epoch == 0 && k >= txnSlots-1 {
 			break
 		}
 	}
@@ -220,6 +243,16 @@ func (p *txnPool) commitUpTo(id int64) (int, error) {
 	for _, sl := range p.slots {
 		if sl.state == slotCommitted && sl.commitSeq < id {
 			sl.state = slotFree
+			if sl.cl == nil {
+				// Listed by the checkpoint restored from and not
+				// listed by any completed one since: initialise it
+				// now, fencing an old instance that still holds it.
+				cl, _, err := p.initID(sl.id)
+				if err != nil {
+					return 0, err
+				}
+				sl.cl = cl
+			}
 		}
 	}
 	n := 0
@@ -279,6 +312,9 @@ func (p *txnPool) restore(id int64, snaps [][]byte) error {
 		}
 	}
 	for k := range listed[p.subtask] {
+		if k >= txnSlots {
+			continue // committed above; a larger pool of an earlier version
+		}
 		for len(p.slots) <= k {
 			n := len(p.slots)
 			p.slots = append(p.slots, &slot{idx: n, id: txnID(p.prefix, p.subtask, n)})

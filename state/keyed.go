@@ -34,6 +34,26 @@ type Codec[V any] interface {
 	Decode(b []byte) (V, error)
 }
 
+// Sizer is implemented by a Codec whose values KeyedState should bound by
+// memory as well as by count. Size returns the approximate number of bytes
+// of memory v holds (its own and what it references, e.g. slices and
+// strings); it is called on every Put and load, so it should be O(1), e.g.
+// from sizes the value maintains. An estimate within a small factor is
+// enough: it decides when entries are evicted, not what is stored.
+type Sizer[V any] interface {
+	Size(v V) int
+}
+
+// DefaultCacheBytes is the memory budget of a KeyedState whose Codec is a
+// Sizer, unless SetCacheBytes says otherwise: the cached values' sizes
+// plus EntryOverhead per entry. A job has a few keyed states per stateful
+// operator and subtask, so this keeps a job's caches well under a GiB.
+const DefaultCacheBytes = 64 << 20
+
+// EntryOverhead is the bytes a cached entry is counted for besides its
+// value's Size: the entry, its index slots and the value's header.
+const EntryOverhead = 96
+
 // JobNamespace returns the prefix of every key of the operator state of job
 // jobID: NSOperator followed by the escaped, terminated job id. Deleting it
 // (Store.DeletePrefix) deletes all state of the job.
@@ -82,6 +102,7 @@ type cacheEntry[V any] struct {
 	inl   [maxInline]byte // key group ‖ key, zero-padded, when it fits
 	kn    uint8           // length of the inline key; 0: free slot; longKey: key in KeyedState.long
 	flags uint8
+	size  uint32 // bytes counted for the entry in KeyedState.bytes (0 without a Sizer)
 }
 
 // longKey in cacheEntry.kn says the key is in KeyedState.long.
@@ -102,7 +123,9 @@ func (e *cacheEntry[V]) inlineIs(n int, w0, w1, w2 uint64) bool {
 
 // KeyedState keeps values of type V by (key group, key) in Badger under a
 // namespace (usually OperatorNamespace), with an in-memory write-back cache
-// of at most cacheEntries recently used keys.
+// of at most cacheEntries recently used keys and, when the Codec is a
+// Sizer, at most about CacheBytes bytes of them (DefaultCacheBytes unless
+// SetCacheBytes changes it).
 //
 // Values are kept decoded in the cache, so a hot key costs neither encoding
 // nor decoding. What Get returns for a cached key is the cached value
@@ -114,8 +137,11 @@ func (e *cacheEntry[V]) inlineIs(n int, w0, w1, w2 uint64) bool {
 //
 // Writes go to the cache and reach Badger when the entry is evicted (the
 // least recently used entries, approximated with a clock / second-chance
-// sweep, are evicted in rounds of cacheEntries/8, written in one
-// badger.WriteBatch per round) or at Flush. Badger therefore holds, after
+// sweep, are evicted in rounds of cacheEntries/8 entries, or of 1/8 of the
+// byte budget when that is what is exceeded, written in one
+// badger.WriteBatch per round) or at Flush. A value larger than the whole
+// byte budget stays cached while it is being updated (the other entries
+// go first) and leaves the cache at a later round like any other. Badger therefore holds, after
 // Flush, exactly what the cache held; between flushes it holds an older
 // mixture, which is why checkpoints call Flush. Reads see the cache first,
 // then Badger.
@@ -152,6 +178,10 @@ type KeyedState[V any] struct {
 	codec Codec[V]
 	max   int
 	epoch *Epoch // nil: a fresh timestamp per write-back, reads at LatestTs
+
+	sizer    Sizer[V] // codec as a Sizer; nil: no byte budget
+	bytes    int64    // sum of the entries' sizes
+	maxBytes int64    // byte budget (with a sizer)
 
 	ents     []cacheEntry[V]
 	n        int     // used entries
@@ -191,14 +221,53 @@ func NewKeyedState[V any](st *Store, namespace []byte, codec Codec[V], cacheEntr
 	if cacheEntries < 1 {
 		cacheEntries = 1
 	}
-	return &KeyedState[V]{
-		st:    st,
-		ns:    slices.Clone(namespace),
-		codec: codec,
-		max:   cacheEntries,
-		seed:  rand.Uint64(),
-		last:  -1,
+	k := &KeyedState[V]{
+		st:       st,
+		ns:       slices.Clone(namespace),
+		codec:    codec,
+		max:      cacheEntries,
+		seed:     rand.Uint64(),
+		last:     -1,
+		maxBytes: DefaultCacheBytes,
 	}
+	k.sizer, _ = codec.(Sizer[V])
+	return k
+}
+
+// SetCacheBytes sets the byte budget of the cache (see KeyedState) to n,
+// at least one entry's worth; it has no effect unless the Codec is a
+// Sizer. A smaller budget takes effect at the next Put or load.
+func (k *KeyedState[V]) SetCacheBytes(n int64) { k.maxBytes = max(n, EntryOverhead) }
+
+// CacheBytes returns the bytes the cached entries are counted for (0
+// unless the Codec is a Sizer).
+func (k *KeyedState[V]) CacheBytes() int64 { return k.bytes }
+
+// setSize records v as the value of entry i for the byte budget.
+func (k *KeyedState[V]) setSize(i int32, v V, present bool) {
+	if k.sizer == nil {
+		return
+	}
+	e := &k.ents[i]
+	n := int64(EntryOverhead)
+	if present {
+		n += int64(max(k.sizer.Size(v), 0))
+	}
+	n = min(n, 1<<32-1)
+	k.bytes += n - int64(e.size)
+	e.size = uint32(n)
+}
+
+// overBudget reports whether the cached values exceed the byte budget.
+func (k *KeyedState[V]) overBudget() bool { return k.sizer != nil && k.bytes > k.maxBytes }
+
+// afterPut evicts when entry i's new value took the cache over its byte
+// budget, keeping entry i (which is being updated) cached.
+func (k *KeyedState[V]) afterPut(i int32) error {
+	if !k.overBudget() {
+		return nil
+	}
+	return k.evictRound(i)
 }
 
 // SetEpoch makes every later read and write-back use e's timestamp (see
@@ -438,6 +507,7 @@ func (k *KeyedState[V]) free(i int32) {
 	if k.ents[i].kn == longKey {
 		delete(k.long, i)
 	}
+	k.bytes -= int64(k.ents[i].size)
 	k.ents[i] = cacheEntry[V]{}
 	k.freeList = append(k.freeList, i)
 	k.n--
@@ -473,6 +543,7 @@ func (k *KeyedState[V]) Get(keyGroup int, key []byte) (v V, ok bool, err error) 
 	} else {
 		e.flags = flagDeleted
 	}
+	k.setSize(i, v, ok)
 	return v, ok, nil
 }
 
@@ -573,7 +644,8 @@ func (k *KeyedState[V]) PutHandle(h Handle, keyGroup int, key []byte, v V) error
 		e := &k.ents[i]
 		e.val = v
 		e.flags = flagDirty | flagRef
-		return nil
+		k.setSize(i, v, true)
+		return k.afterPut(i)
 	}
 	return k.Put(keyGroup, key, v)
 }
@@ -594,7 +666,8 @@ func (k *KeyedState[V]) Put(keyGroup int, key []byte, v V) error {
 	e := &k.ents[i]
 	e.val = v
 	e.flags = flagDirty | flagRef
-	return nil
+	k.setSize(i, v, true)
+	return k.afterPut(i)
 }
 
 // Delete removes the value of key in keyGroup: a tombstone in the cache,
@@ -617,6 +690,7 @@ func (k *KeyedState[V]) Delete(keyGroup int, key []byte) error {
 	var zero V
 	e.val = zero
 	e.flags = e.flags&flagRef | flagDirty | flagDeleted
+	k.setSize(i, zero, false)
 	return nil
 }
 
@@ -654,7 +728,7 @@ func (k *KeyedState[V]) Flush() error {
 // called again.
 func (k *KeyedState[V]) Drop() error {
 	k.ents, k.n, k.freeList, k.hand, k.last = nil, 0, nil, 0, -1
-	k.tab, k.mask, k.long = nil, 0, nil
+	k.tab, k.mask, k.long, k.bytes = nil, 0, nil, 0
 	ts, err := k.writeTs()
 	if err != nil {
 		return err
@@ -825,8 +899,8 @@ func (k *KeyedState[V]) load(mk []byte) (v V, ok bool, err error) {
 // insert adds a clean, unreferenced entry for mk (which must not be cached),
 // evicting first when the cache is full, and returns its index.
 func (k *KeyedState[V]) insert(mk []byte) (int32, error) {
-	if k.n >= k.max {
-		if err := k.evict(); err != nil {
+	if k.n >= k.max || k.overBudget() {
+		if err := k.evictRound(-1); err != nil {
 			return -1, err
 		}
 	}
@@ -856,25 +930,36 @@ func (k *KeyedState[V]) insert(mk []byte) (int32, error) {
 	return i, nil
 }
 
-// evict runs one eviction round: a clock sweep picks max/8 (at least one)
-// entries not referenced since the hand last passed them, their dirty ones
-// are written to Badger in one batch, and then they leave the cache. On a
-// write error nothing leaves the cache.
-func (k *KeyedState[V]) evict() error {
-	want := max(1, k.max/8)
+// evictRound runs one eviction round: a clock sweep picks entries not
+// referenced since the hand last passed them, other than entry keep (-1:
+// none), until max/8 (at least one) are picked when the cache is full by
+// count and until the rest fit in 7/8 of the byte budget when it is over
+// that; their dirty ones are written to Badger in one batch, and then they
+// leave the cache. On a write error nothing leaves the cache.
+func (k *KeyedState[V]) evictRound(keep int32) error {
+	want := 0
+	if k.n >= k.max {
+		want = max(1, k.max/8)
+	}
+	target := k.bytes // no byte target
+	if k.overBudget() {
+		target = k.maxBytes - k.maxBytes/8
+	}
+	freed := int64(0)
 	k.victims = k.victims[:0]
-	for scanned := 0; len(k.victims) < want && scanned < 2*len(k.ents); scanned++ {
+	for scanned := 0; (len(k.victims) < want || k.bytes-freed > target) && scanned < 2*len(k.ents); scanned++ {
 		if k.hand >= len(k.ents) {
 			k.hand = 0
 		}
 		e := &k.ents[k.hand]
 		switch {
-		case e.kn == 0 || e.flags&flagVictim != 0:
+		case e.kn == 0 || e.flags&flagVictim != 0 || int32(k.hand) == keep:
 		case e.flags&flagRef != 0:
 			e.flags &^= flagRef
 		default:
 			e.flags |= flagVictim
 			k.victims = append(k.victims, int32(k.hand))
+			freed += int64(e.size)
 		}
 		k.hand++
 	}
@@ -894,14 +979,16 @@ func (k *KeyedState[V]) evict() error {
 // maxArena is the largest write-back buffer kept between rounds.
 const maxArena = 4 << 20
 
-// writeBack writes the dirty entries among idx to Badger in one
-// WriteBatch at the write timestamp, which commits them in as few
-// transactions as Badger allows, and waits until they are committed. It
-// does not change the entries. The bytes written are added to the Epoch.
+// writeBack writes the dirty entries among idx to Badger at the write
+// timestamp, in WriteBatches of about maxArena encoded bytes each (Badger
+// commits each in as few transactions as it allows), and waits until they
+// are committed. It does not change the entries. The bytes written are
+// added to the Epoch.
 //
-// A batch too large for one transaction is committed as several at the
-// same timestamp, possibly concurrently; that is harmless because a batch
-// never holds a key twice.
+// Transactions of one write-back share the timestamp and may commit
+// concurrently; that is harmless because a write-back never holds a key
+// twice. Bounding the batch bounds the memory a write-back of a large
+// cache (Flush at a checkpoint) needs besides the cache.
 func (k *KeyedState[V]) writeBack(idx []int32) error {
 	var wb *badger.WriteBatch
 	// Badger keeps references to the keys and values until the batch is
@@ -909,7 +996,14 @@ func (k *KeyedState[V]) writeBack(idx []int32) error {
 	// arena moves later writes to a new array and leaves earlier slices
 	// intact; after Flush nothing references it and it is reused.
 	arena := k.arena[:0]
+	written := int64(0)
 	for _, i := range idx {
+		if wb != nil && len(arena) >= maxArena {
+			if err := wb.Flush(); err != nil {
+				return fmt.Errorf("state: write back keyed state: %w", err)
+			}
+			wb, written, arena = nil, written+int64(len(arena)), arena[:0]
+		}
 		e := &k.ents[i]
 		if e.flags&flagDirty == 0 {
 			continue
@@ -937,16 +1031,16 @@ func (k *KeyedState[V]) writeBack(idx []int32) error {
 			return fmt.Errorf("state: write back keyed state: %w", err)
 		}
 	}
-	if wb == nil {
-		return nil
+	if wb != nil {
+		if err := wb.Flush(); err != nil {
+			return fmt.Errorf("state: write back keyed state: %w", err)
+		}
+		written += int64(len(arena))
 	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("state: write back keyed state: %w", err)
+	if k.epoch != nil && written > 0 {
+		k.epoch.AddWritten(written)
 	}
-	if k.epoch != nil {
-		k.epoch.AddWritten(int64(len(arena)))
-	}
-	if cap(arena) <= maxArena {
+	if cap(arena) <= 2*maxArena {
 		k.arena = arena[:0]
 	} else {
 		k.arena = nil

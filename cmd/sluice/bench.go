@@ -11,9 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,7 +24,7 @@ import (
 	"github.com/sluicesql/sluice/planner/session"
 )
 
-const benchSynopsis = "sluice bench nexmark --query qN|q1,q2,...|all|generator --events N [--parallelism P] [--checkpoint-interval D] [--rate R] [--cpuprofile FILE]"
+const benchSynopsis = "sluice bench nexmark --query qN|q1,q2,...|all|generator --events N [--parallelism P] [--checkpoint-interval D] [--rate R] [--cpuprofile FILE] [--memprofile FILE] [--memory-limit MiB]"
 
 // cmdBench dispatches "sluice bench <suite>"; nexmark is the only suite.
 func cmdBench(args []string, std stdio) int {
@@ -44,7 +47,16 @@ type benchOpts struct {
 	interval    time.Duration
 	rate        int64
 	cpuProfile  string
+	memProfile  string
+	memLimitMiB int64
 }
+
+// defaultBenchMemoryLimitMiB is the Go runtime's soft memory limit
+// (debug.SetMemoryLimit) of a query run unless --memory-limit or GOMEMLIMIT
+// says otherwise: the GC works harder as the heap nears it, which keeps
+// the peak RSS under the 1 GiB target with room for Badger's off-heap
+// tables and the runtime's own overhead.
+const defaultBenchMemoryLimitMiB = 768
 
 // cmdBenchNexmark runs Nexmark queries into blackhole sinks and prints, per
 // query, "query=qN events=N seconds=S events_per_sec=R cpu_seconds=C
@@ -64,6 +76,8 @@ func cmdBenchNexmark(args []string, std stdio) int {
 	fs.DurationVar(&o.interval, "checkpoint-interval", 10*time.Second, "exactly-once checkpoint interval (0 disables checkpoints)")
 	fs.Int64Var(&o.rate, "rate", nexmarksql.DefaultRate, "event-time rate of the generator in events/s (first-event.rate)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the query to `FILE` (one query only)")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of the query, taken when its live heap peaked, to `FILE` (one query only)")
+	fs.Int64Var(&o.memLimitMiB, "memory-limit", defaultBenchMemoryLimitMiB, "soft memory limit of the Go runtime in `MiB` (debug.SetMemoryLimit; 0: none; GOMEMLIMIT, when set, wins)")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -83,6 +97,8 @@ func cmdBenchNexmark(args []string, std stdio) int {
 		return usageErr(fmt.Sprintf("--parallelism must be at least 1, got %d", o.parallelism))
 	case o.rate <= 0:
 		return usageErr(fmt.Sprintf("--rate must be positive, got %d", o.rate))
+	case o.memLimitMiB < 0:
+		return usageErr(fmt.Sprintf("--memory-limit must not be negative, got %d", o.memLimitMiB))
 	case o.interval < 0:
 		return usageErr(fmt.Sprintf("--checkpoint-interval must not be negative, got %s", o.interval))
 	}
@@ -100,6 +116,9 @@ func cmdBenchNexmark(args []string, std stdio) int {
 	if len(o.queries) > 1 && o.cpuProfile != "" {
 		return usageErr("--cpuprofile takes a single query")
 	}
+	if len(o.queries) > 1 && o.memProfile != "" {
+		return usageErr("--memprofile takes a single query")
+	}
 
 	sigs := newSignalCatcher(nil)
 	defer sigs.stop()
@@ -108,6 +127,9 @@ func cmdBenchNexmark(args []string, std stdio) int {
 
 	var code int
 	if len(o.queries) == 1 {
+		if o.memLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(o.memLimitMiB << 20)
+		}
 		code = benchOne(ctx, o.queries[0], o, std)
 	} else {
 		code = benchChildren(ctx, o, std)
@@ -159,7 +181,7 @@ func (e *unsupportedError) Unwrap() error { return e.err }
 // runBenchQuery runs query over a fresh state dir under dir and returns
 // the wall time and the CPU time of this process from the start of the
 // query's job to its end (the DDL is not counted).
-func runBenchQuery(ctx context.Context, dir, query string, o benchOpts) (time.Duration, time.Duration, error) {
+func runBenchQuery(ctx context.Context, dir, query string, o benchOpts) (_, _ time.Duration, err error) {
 	outDir := filepath.Join(dir, "out")
 	if err := writeSideInput(filepath.Join(outDir, "side_input")); err != nil {
 		return 0, 0, err
@@ -195,6 +217,14 @@ func runBenchQuery(ctx context.Context, dir, query string, o benchOpts) (time.Du
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.memProfile != "" {
+		stop := startPeakHeapProfile()
+		defer func() {
+			if perr := stop(o.memProfile); perr != nil && err == nil {
+				err = perr
+			}
+		}()
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
 	if err := s.Execute(ctx, text, nil); err != nil {
@@ -204,6 +234,59 @@ func runBenchQuery(ctx context.Context, dir, query string, o benchOpts) (time.Du
 		return 0, 0, fmt.Errorf("job: %w", err)
 	}
 	return time.Since(start), cpuTime() - cpu0, nil
+}
+
+// startPeakHeapProfile samples the live heap every 100 ms and keeps, in
+// memory, the heap profile of the sample where it was largest so far. The
+// returned stop function ends the sampling and writes that profile to path
+// (or the current one when no sample was taken).
+func startPeakHeapProfile() (stop func(path string) error) {
+	var (
+		mu   sync.Mutex
+		best bytes.Buffer
+		peak uint64
+	)
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			metrics.Read(sample)
+			if sample[0].Value.Kind() != metrics.KindUint64 {
+				continue
+			}
+			if live := sample[0].Value.Uint64(); live > peak {
+				peak = live
+				mu.Lock()
+				best.Reset()
+				_ = pprof.Lookup("heap").WriteTo(&best, 0) // a failed sample keeps none
+				mu.Unlock()
+			}
+		}
+	}()
+	return func(path string) error {
+		close(done)
+		<-finished
+		mu.Lock()
+		defer mu.Unlock()
+		if best.Len() == 0 {
+			if err := pprof.Lookup("heap").WriteTo(&best, 0); err != nil {
+				return fmt.Errorf("heap profile: %w", err)
+			}
+		}
+		if err := os.WriteFile(path, best.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("heap profile: %w", err)
+		}
+		return nil
+	}
 }
 
 // writeSideInput writes q13's side input: keys 0 … 9999, each with a value.
@@ -270,7 +353,8 @@ func benchChildren(ctx context.Context, o benchOpts, std stdio) int {
 			"--events", strconv.FormatInt(o.events, 10),
 			"--parallelism", strconv.Itoa(o.parallelism),
 			"--checkpoint-interval", o.interval.String(),
-			"--rate", strconv.FormatInt(o.rate, 10)}
+			"--rate", strconv.FormatInt(o.rate, 10),
+			"--memory-limit", strconv.FormatInt(o.memLimitMiB, 10)}
 		cmd := exec.CommandContext(ctx, self, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, std.err

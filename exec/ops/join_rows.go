@@ -108,7 +108,22 @@ type joinRows struct {
 	idx      map[uint64]int32
 	overflow []int32
 
-	access int64 // last access, processing time in ms (with a state TTL)
+	strBytes int   // total length of strs, for size
+	access   int64 // last access, processing time in ms (with a state TTL)
+}
+
+// size returns the approximate bytes of memory the entry holds: its
+// slices' capacities, the string bytes and the index (a Go map costs
+// about 3 words per element with its control bytes and load factor).
+func (e *joinRows) size() int {
+	return 96 + 8*cap(e.words) + 16*cap(e.strs) + e.strBytes + 24*len(e.idx) + 4*cap(e.overflow)
+}
+
+// dropStrs subtracts the strings of record r from strBytes.
+func (e *joinRows) dropStrs(l *joinLayout, r int) {
+	for _, s := range e.strs[r*l.nstr : (r+1)*l.nstr] {
+		e.strBytes -= len(s)
+	}
 }
 
 func (e *joinRows) rec(l *joinLayout, r int) []int64 {
@@ -247,6 +262,7 @@ func (e *joinRows) appendInput(l *joinLayout, b *types.Batch, i int, h uint64, c
 			// A copy, so that state does not pin the (possibly large)
 			// buffer the input string points into.
 			e.strs = append(e.strs, strings.Clone(v.Str[i]))
+			e.strBytes += len(v.Str[i])
 		default:
 			rec[l.slot[c]] = v.I64[i]
 		}
@@ -357,6 +373,7 @@ func (e *joinRows) equalRecords(l *joinLayout, a, b int) bool {
 // removeUnindexed deletes record r, which is not in the index, moving the
 // last record (not in the index either) into its place.
 func (e *joinRows) removeUnindexed(l *joinLayout, r int) {
+	e.dropStrs(l, r)
 	last := e.n - 1
 	if r != last {
 		copy(e.rec(l, r), e.rec(l, last))
@@ -370,6 +387,7 @@ func (e *joinRows) removeUnindexed(l *joinLayout, r int) {
 
 // remove deletes row r, moving the last row into its place.
 func (e *joinRows) remove(l *joinLayout, r int) {
+	e.dropStrs(l, r)
 	last := e.n - 1
 	if e.idx != nil {
 		e.indexRemove(l, r)
@@ -474,6 +492,7 @@ func (e *joinRows) appendDatums(l *joinLayout, ds []types.Datum, count, matches 
 			rec[l.slot[c]] = int64(math.Float64bits(d.F))
 		case types.ClassStr:
 			e.strs = append(e.strs, d.S)
+			e.strBytes += len(d.S)
 		default:
 			rec[l.slot[c]] = d.I
 		}
@@ -554,6 +573,9 @@ func (c *joinRowsCodec) Encode(dst []byte, e *joinRows) []byte {
 	}
 	return dst
 }
+
+// Size implements state.Sizer.
+func (c *joinRowsCodec) Size(e *joinRows) int { return e.size() }
 
 // Decode implements state.Codec.
 func (c *joinRowsCodec) Decode(b []byte) (*joinRows, error) {

@@ -142,6 +142,10 @@ type Job struct {
 	subtasks [][]*subtask // by vertex, then subtask index
 	sources  []*subtask   // subtasks of source vertices
 
+	// acks counts acknowledgements waiting for background write-backs;
+	// the job ends only after them.
+	acks sync.WaitGroup
+
 	mu       sync.Mutex
 	err      error // first failure
 	stopped  atomic.Bool
@@ -174,6 +178,7 @@ func Run(ctx context.Context, g *JobGraph, opts RunOptions) (*Job, error) {
 	}
 	go func() {
 		j.wg.Wait()
+		j.acks.Wait()
 		j.mu.Lock()
 		switch {
 		case j.err != nil:

@@ -72,6 +72,9 @@ func newSubtask(j *Job, vi, i int) *subtask {
 	}
 	if j.opts.StartTs != 0 && j.opts.State != nil {
 		st.tc.Epoch = state.NewEpoch(j.opts.StartTs)
+		// Keyed state is written back in the background at barriers; the
+		// acknowledgement waits for it (see checkpoint).
+		st.tc.Epoch.SetAsync(true)
 	}
 	st.out = &output{job: j, lastWM: math.MinInt64}
 	st.mail.notify = make(chan struct{}, 1)
@@ -427,8 +430,9 @@ func (st *subtask) checkpoint(b Barrier) error {
 			}
 		}
 	}
+	var wait func() error
 	if e := st.tc.Epoch; e != nil {
-		ack.StateBytes = e.TakeWritten()
+		wait = e.TakePending()
 		if b.WriteTs != 0 {
 			e.Set(b.WriteTs)
 		}
@@ -437,13 +441,38 @@ func (st *subtask) checkpoint(b Barrier) error {
 		st.finalID = b.CheckpointID
 	}
 	crash.Point("after-snapshot", b.CheckpointID)
-	if f := st.job.opts.OnAck; f != nil {
-		f(ack)
+	if wait == nil {
+		st.acknowledge(ack)
+	} else {
+		// The keyed state of the checkpoint is being written back in the
+		// background: acknowledge once it is in Badger, and go on
+		// processing the next epoch meanwhile.
+		st.job.acks.Add(1)
+		go func() {
+			defer st.job.acks.Done()
+			if err := wait(); err != nil {
+				st.job.fail(&SubtaskError{Vertex: st.vertex.Name, Subtask: st.idx,
+					Err: fmt.Errorf("snapshot for checkpoint %d: %w", b.CheckpointID, err)})
+				return
+			}
+			st.acknowledge(ack)
+		}()
 	}
 	if st.sink {
 		return nil
 	}
 	return st.out.broadcast(Message{Kind: MsgBarrier, Barrier: b})
+}
+
+// acknowledge reports ack with the bytes written back since the previous
+// acknowledgement.
+func (st *subtask) acknowledge(ack Ack) {
+	if e := st.tc.Epoch; e != nil {
+		ack.StateBytes = e.TakeWritten()
+	}
+	if f := st.job.opts.OnAck; f != nil {
+		f(ack)
+	}
 }
 
 func (st *subtask) notifyComplete(id int64) error {

@@ -171,13 +171,20 @@ func (e *cacheEntry[V]) inlineIs(n int, w0, w1, w2 uint64) bool {
 // written at the same timestamp replaces it (see TestSameTsOverwrite).
 // Without an Epoch, each write-back round gets its own fresh timestamp
 // (Store.NextTs) and reads see the newest versions: unversioned state for
-// jobs without checkpoints, tests and ad-hoc queries.
+// jobs without checkpoints, tests and ad-hoc queries. When the Epoch is
+// asynchronous (Epoch.SetAsync, as the runtime sets it), Flush only encodes
+// the dirty entries and writes them from a background goroutine registered
+// with the Epoch; evictions, drops and scans wait for that write first, so
+// nothing reads Badger before a value flushed there has landed.
 type KeyedState[V any] struct {
 	st    *Store
 	ns    []byte
 	codec Codec[V]
 	max   int
 	epoch *Epoch // nil: a fresh timestamp per write-back, reads at LatestTs
+	// inflight receives the result of the background write-back started
+	// by an asynchronous Flush, nil when none runs.
+	inflight chan error
 
 	sizer    Sizer[V] // codec as a Sizer; nil: no byte budget
 	bytes    int64    // sum of the entries' sizes
@@ -699,6 +706,12 @@ func (k *KeyedState[V]) Delete(keyGroup int, key []byte) error {
 // clean. When Flush returns nil, Badger holds the state as seen through
 // the cache. Checkpoints call it.
 func (k *KeyedState[V]) Flush() error {
+	if err := k.waitInflight(); err != nil {
+		return err
+	}
+	if k.epoch != nil && k.epoch.Async() && k.st != nil {
+		return k.flushAsync()
+	}
 	k.victims = k.victims[:0]
 	for i := range k.ents {
 		if e := &k.ents[i]; e.kn != 0 && e.flags&flagDirty != 0 {
@@ -717,6 +730,82 @@ func (k *KeyedState[V]) Flush() error {
 	return nil
 }
 
+// flushAsync encodes every dirty entry, marks it clean and writes the
+// batch to Badger at the current write timestamp from a background
+// goroutine registered with the Epoch (see Epoch.SetAsync). Until that
+// write is done the entries must not leave the cache without waiting for
+// it (waitInflight), or a read from Badger could miss their values.
+func (k *KeyedState[V]) flushAsync() error {
+	ts, err := k.writeTs()
+	if err != nil {
+		return err
+	}
+	type kv struct{ key, val []byte }
+	var buf []byte // one arena owned by the writer goroutine
+	var ents []kv
+	for i := range k.ents {
+		e := &k.ents[i]
+		if e.kn == 0 || e.flags&flagDirty == 0 {
+			continue
+		}
+		start := len(buf)
+		buf = append(append(buf, k.ns...), k.keyOf(int32(i))...)
+		w := kv{key: buf[start:len(buf):len(buf)]}
+		if e.flags&flagDeleted == 0 {
+			vstart := len(buf)
+			buf = k.codec.Encode(buf, e.val)
+			w.val = buf[vstart:len(buf):len(buf)]
+		}
+		ents = append(ents, w)
+		e.flags &^= flagDirty
+	}
+	if len(ents) == 0 {
+		return nil
+	}
+	done := make(chan error, 2) // one result for waitInflight, one for the Epoch
+	k.inflight = done
+	k.epoch.track(done)
+	db, epoch, written := k.st.sdb, k.epoch, int64(len(buf))
+	go func() {
+		err := func() error {
+			wb := db.NewWriteBatchAt(ts)
+			for _, w := range ents {
+				var err error
+				if w.val == nil {
+					err = wb.Delete(w.key)
+				} else {
+					err = wb.Set(w.key, w.val)
+				}
+				if err != nil {
+					wb.Cancel()
+					return fmt.Errorf("state: write back keyed state: %w", err)
+				}
+			}
+			if err := wb.Flush(); err != nil {
+				return fmt.Errorf("state: write back keyed state: %w", err)
+			}
+			return nil
+		}()
+		if err == nil {
+			epoch.AddWritten(written)
+		}
+		done <- err
+		done <- err
+	}()
+	return nil
+}
+
+// waitInflight waits for this KeyedState's background write-back, if one
+// is running, and returns its error.
+func (k *KeyedState[V]) waitInflight() error {
+	if k.inflight == nil {
+		return nil
+	}
+	err := <-k.inflight
+	k.inflight = nil
+	return err
+}
+
 // Drop deletes every key of the namespace, in every key group, from the
 // cache (dirty entries are discarded) and from Badger: the state of the
 // operator in all its subtasks (see DropKeyGroups for one subtask's
@@ -727,6 +816,9 @@ func (k *KeyedState[V]) Flush() error {
 // is not atomic: after an error some keys may remain, and Drop may be
 // called again.
 func (k *KeyedState[V]) Drop() error {
+	if err := k.waitInflight(); err != nil {
+		return err
+	}
 	k.ents, k.n, k.freeList, k.hand, k.last = nil, 0, nil, 0, -1
 	k.tab, k.mask, k.long, k.bytes = nil, 0, nil, 0
 	ts, err := k.writeTs()
@@ -743,6 +835,9 @@ func (k *KeyedState[V]) Drop() error {
 // (inclusive), e.g. one subtask's range (KeyGroupRange). Same batching and
 // error behaviour as Drop.
 func (k *KeyedState[V]) DropKeyGroups(first, last int) error {
+	if err := k.waitInflight(); err != nil {
+		return err
+	}
 	first, last = max(first, 0), min(last, MaxKeyGroups-1)
 	for i := range k.ents {
 		if k.ents[i].kn == 0 {
@@ -785,6 +880,9 @@ func (k *KeyedState[V]) Scan(fn func(keyGroup int, key []byte, v V) error) error
 func (k *KeyedState[V]) ScanKeyGroups(first, last int, fn func(keyGroup int, key []byte, v V) error) error {
 	if k.st == nil {
 		return ErrNoStore
+	}
+	if err := k.waitInflight(); err != nil {
+		return err
 	}
 	first, last = max(first, 0), min(last, MaxKeyGroups-1)
 	if first > last {
@@ -937,6 +1035,10 @@ func (k *KeyedState[V]) insert(mk []byte) (int32, error) {
 // that; their dirty ones are written to Badger in one batch, and then they
 // leave the cache. On a write error nothing leaves the cache.
 func (k *KeyedState[V]) evictRound(keep int32) error {
+	// Entries flushed in the background are clean but not yet in Badger.
+	if err := k.waitInflight(); err != nil {
+		return err
+	}
 	want := 0
 	if k.n >= k.max {
 		want = max(1, k.max/8)

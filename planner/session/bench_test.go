@@ -122,7 +122,7 @@ func BenchmarkCheckpointOverhead(b *testing.B) {
 	for _, interval := range []string{"0", "1 s"} {
 		b.Run("interval_"+strings.ReplaceAll(interval, " ", ""), func(b *testing.B) {
 			ctx := context.Background()
-			const rows = 10_000_000
+			const rows = 30_000_000
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				s, err := Open(Config{StateDir: b.TempDir(), Parallelism: 2})
@@ -131,7 +131,7 @@ func BenchmarkCheckpointOverhead(b *testing.B) {
 				}
 				mustExec(b, s, `SET 'execution.checkpointing.interval' = '`+interval+`';
 					CREATE TABLE gen (k BIGINT, v BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '0',
-						'number-of-rows' = '10000000', 'fields.k.min' = '0', 'fields.k.max' = '99999',
+						'number-of-rows' = '30000000', 'fields.k.min' = '0', 'fields.k.max' = '99999',
 						'fields.v.min' = '1', 'fields.v.max' = '1000');
 					CREATE TABLE bh (k BIGINT, n BIGINT, s BIGINT) WITH ('connector' = 'blackhole');`)
 				b.StartTimer()

@@ -133,10 +133,15 @@ func (c *compiler) node(n Node) (frag, error) {
 			par = x.Spec.MaxParallelism
 		}
 		name := "Source: " + x.Table.Name
-		f := c.addVertex(exec.Vertex{Name: name, Parallelism: par, Source: x.Spec.Factory,
+		src, link := x.Spec.Factory, (*ops.SplitLink)(nil)
+		if x.Watermark != nil { // per-split watermarks when the source has splits
+			link = &ops.SplitLink{}
+			src = link.Sources(src)
+		}
+		f := c.addVertex(exec.Vertex{Name: name, Parallelism: par, Source: src,
 			InTypes: x.Spec.Types, OutTypes: x.Spec.Types}, name)
 		if x.Watermark != nil {
-			return c.watermarkAssigner(f, x)
+			return c.watermarkAssigner(f, x, link)
 		}
 		return f, nil
 	case *Values:

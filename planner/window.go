@@ -605,8 +605,8 @@ func windowAggregate(a *Aggregate) (*Project, error) {
 }
 
 // watermarkAssigner chains the watermark assigner of scan s after its
-// source (fragment f).
-func (c *compiler) watermarkAssigner(f frag, s *Scan) (frag, error) {
+// source (fragment f), whose source factory link wraps.
+func (c *compiler) watermarkAssigner(f frag, s *Scan, link *ops.SplitLink) (frag, error) {
 	m := make([]int, len(s.Table.Schema))
 	for i := range m {
 		m[i] = -1
@@ -620,7 +620,7 @@ func (c *compiler) watermarkAssigner(f frag, s *Scan) (frag, error) {
 	}
 	name := fmt.Sprintf("WatermarkAssigner(rowtime=[%s], watermark=[%s])",
 		s.Table.Schema[s.Watermark.Column].Name, exprString(e, s.Fields()))
-	return c.addOp(f, name, f.types, ops.WatermarkAssignerFactory(e, m[s.Watermark.Column], s.Watermark.IdleTimeout)), nil
+	return c.addOp(f, name, f.types, ops.WatermarkAssignerFactory(e, m[s.Watermark.Column], s.Watermark.IdleTimeout, link)), nil
 }
 
 // windowAggregate compiles a WindowAggregate: a hash exchange by its keys

@@ -65,7 +65,8 @@ type WatermarkAssigner struct {
 	Group *WatermarkGroup
 	// Splits, when not nil, says which split each row of a batch came
 	// from: the source this assigner is chained after, which filled the
-	// batch that Process receives. Link, if set, provides it instead.
+	// batch that Process receives (so the assigner must be the first
+	// operator of the source's chain). Link, if set, provides it instead.
 	Splits SplitSource
 	// Link, when Splits is nil, is asked for the split source of Subtask
 	// at the first batch.
@@ -82,13 +83,15 @@ type WatermarkAssigner struct {
 	vals     types.Vector
 	started  bool
 	emitted  int64
-	splits   map[int32]*splitMark
+	splits   map[int32]*splitMark // by split id
+	marks    []*splitMark         // the same, for iteration
 	active   []int32
 	sentinel bool
 }
 
 // splitMark is the event time of one split.
 type splitMark struct {
+	id      int32
 	max     int64
 	lastRow time.Time
 	idle    bool
@@ -246,25 +249,29 @@ func (w *WatermarkAssigner) refreshSplits(now time.Time) {
 	} else {
 		w.active = w.Splits.ActiveSplits(w.active)
 	}
-	for _, s := range w.splits {
+	for _, s := range w.marks {
 		s.seen = false
 	}
 	for _, id := range w.active {
 		s := w.splits[id]
 		if s == nil {
-			s = &splitMark{max: math.MinInt64, lastRow: now}
-			w.splits[id] = s
+			s = w.addSplit(id, now)
 		}
 		s.seen = true
 		if w.IdleTimeout > 0 && now.Sub(s.lastRow) >= w.IdleTimeout {
 			s.idle = true
 		}
 	}
-	for id, s := range w.splits {
-		if !s.seen {
-			delete(w.splits, id) // finished
+	kept := w.marks[:0]
+	for _, s := range w.marks {
+		if s.seen {
+			kept = append(kept, s)
+		} else {
+			delete(w.splits, s.id) // finished
 		}
 	}
+	clear(w.marks[len(kept):])
+	w.marks = kept
 	w.recompute()
 }
 
@@ -273,7 +280,7 @@ func (w *WatermarkAssigner) refreshSplits(now time.Time) {
 // watermark stays.
 func (w *WatermarkAssigner) recompute() {
 	low, any := int64(math.MaxInt64), false
-	for _, s := range w.splits {
+	for _, s := range w.marks {
 		if !s.idle && s.max < low {
 			low, any = s.max, true
 		}
@@ -293,9 +300,17 @@ func (w *WatermarkAssigner) recompute() {
 func (w *WatermarkAssigner) split(id int32, now time.Time) *splitMark {
 	s := w.splits[id]
 	if s == nil {
-		s = &splitMark{max: math.MinInt64, lastRow: now, seen: true}
-		w.splits[id] = s
+		s = w.addSplit(id, now)
+		s.seen = true
 	}
+	return s
+}
+
+// addSplit starts tracking split id, first seen at now.
+func (w *WatermarkAssigner) addSplit(id int32, now time.Time) *splitMark {
+	s := &splitMark{id: id, max: math.MinInt64, lastRow: now}
+	w.splits[id] = s
+	w.marks = append(w.marks, s)
 	return s
 }
 
@@ -362,7 +377,7 @@ func (w *WatermarkAssigner) Process(b *types.Batch, out exec.Collector) error {
 			old := cur.max
 			cur.max = t
 			switch {
-			case len(w.splits) == 1: // the common case, without a map walk
+			case len(w.marks) == 1: // the common case
 				w.low = t
 				w.max = max(w.max, t)
 			case old <= w.low || w.low == math.MaxInt64:

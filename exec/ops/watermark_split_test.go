@@ -186,3 +186,55 @@ func TestWatermarkAssignerIdleSplitExcluded(t *testing.T) {
 		t.Fatalf("partition 1 idle again: want watermark 55 s, got %v", log.events)
 	}
 }
+
+// BenchmarkWatermarkAssigner measures the assigner over in-order batches
+// of 1024 rows, as one split and as 8 interleaved partitions.
+func BenchmarkWatermarkAssigner(b *testing.B) {
+	for _, splits := range []int{1, 8} {
+		b.Run(fmt.Sprintf("splits=%d", splits), func(b *testing.B) {
+			src := &splitRows{}
+			for i := range splits {
+				src.active = append(src.active, int32(i))
+			}
+			in := types.NewBatch(winIn)
+			for i := range types.DefaultBatchSize {
+				in.Ops = append(in.Ops, types.Insert)
+				in.Cols[0].I64 = append(in.Cols[0].I64, int64(i%splits))
+				in.Cols[1].I64 = append(in.Cols[1].I64, day0+int64(i))
+				in.Cols[2].I64 = append(in.Cols[2].I64, 0)
+			}
+			a := &ops.WatermarkAssigner{Expr: expr.Col(1, types.Timestamp, "ts"), TimeCol: 1}
+			if splits > 1 {
+				a.Splits = src
+			}
+			var out discardOut
+			b.ReportAllocs()
+			b.SetBytes(int64(in.Len()))
+			for n := range b.N {
+				bt := types.NewBatch(winIn)
+				exec.AppendRows(bt, in, allRows[:in.Len()])
+				off := int64(n) * int64(in.Len())
+				for i := range bt.Cols[1].I64 {
+					bt.Cols[1].I64[i] += off
+				}
+				src.batch = bt
+				if err := a.Process(bt, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+var allRows = func() []int32 {
+	rs := make([]int32, types.DefaultBatchSize)
+	for i := range rs {
+		rs[i] = int32(i)
+	}
+	return rs
+}()
+
+type discardOut struct{}
+
+func (discardOut) Collect(b *types.Batch) error { b.Release(); return nil }
+func (discardOut) EmitWatermark(int64) error    { return nil }

@@ -63,11 +63,19 @@
 // 'key.format' with 'key.fields' writes those columns as the record key;
 // 'value.fields-include' = 'EXCEPT_KEY' leaves them out of the value (and
 // the source reads them from the key). The 'upsert-kafka' connector
-// (UpsertConnector, a sink for now) keys records by the PRIMARY KEY, writes
+// (UpsertConnector) keys records by the PRIMARY KEY. Its sink writes
 // inserts and update-after rows as values and deletes as tombstones, and
-// drops update-before rows. METADATA columns (Table.Metadata; keys in
+// drops update-before rows; its source turns the records back into a
+// changelog (Retract mode), keeping the last record of every key in keyed
+// state of the source subtask (normalize.go). METADATA columns (Table.Metadata; keys in
 // MetadataKeys) are filled by the source from the record and ignored by
 // sinks.
+//
+// # Watermarks
+//
+// Source implements ops.SplitSource (a split is a partition), so the
+// watermark assigner the planner chains after it keeps one watermark per
+// partition and emits the lowest (see ops.WatermarkAssigner).
 //
 // The faulttest subpackage holds the SQL-level and kill -9 tests.
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	recformat "github.com/sluicesql/sluice/connectors/format"
 	"github.com/sluicesql/sluice/exec/types"
 )
 
@@ -136,42 +137,10 @@ func (d *rawDecoder) fill(rec []byte, b *types.Batch, r int) error {
 
 // addSlot appends a zero, non-NULL slot to every vector of b for row
 // b.Len(); b.Ops is appended once the row is complete.
-func addSlot(b *types.Batch) {
-	for j := range b.Cols {
-		v := &b.Cols[j]
-		switch v.Type.Class() {
-		case types.ClassF64:
-			v.F64 = append(v.F64, 0)
-		case types.ClassStr:
-			v.Str = append(v.Str, "")
-		default:
-			v.I64 = append(v.I64, 0)
-		}
-		if v.Nulls != nil {
-			v.Nulls = append(v.Nulls, false)
-		}
-	}
-}
+func addSlot(b *types.Batch) { recformat.AddSlot(b) }
 
 // dropSlot removes the slot addSlot added, after a malformed record.
-func dropSlot(b *types.Batch) {
-	n := b.Len()
-	for j := range b.Cols {
-		v := &b.Cols[j]
-		switch v.Type.Class() {
-		case types.ClassF64:
-			v.F64 = v.F64[:n]
-		case types.ClassStr:
-			v.Str[n] = ""
-			v.Str = v.Str[:n]
-		default:
-			v.I64 = v.I64[:n]
-		}
-		if len(v.Nulls) > n {
-			v.Nulls = v.Nulls[:n]
-		}
-	}
-}
+func dropSlot(b *types.Batch) { recformat.DropSlot(b) }
 
 // encoder writes row i of a batch as a record value (or key).
 type encoder interface {

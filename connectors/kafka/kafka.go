@@ -112,7 +112,7 @@ func newSource(cfg *config, t *connectors.Table, req connectors.SourceRequest) (
 		return &Source{cfg: cfg, fields: fields, keyFields: keyFields, meta: metas, types: ts}, nil
 	}
 	mode := connectors.AppendOnly
-	if cfg.format.name == formatDebezium {
+	if cfg.format.name == formatDebezium || cfg.upsert {
 		mode = connectors.Retract
 	}
 	return connectors.SourceSpec{Factory: factory, Types: ts, Bounded: cfg.boundedLatest, Mode: mode}, nil

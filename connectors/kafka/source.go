@@ -55,6 +55,7 @@ type partState struct {
 	next int64 // offset of the next record to emit
 	stop int64 // bounded: offset to stop at; -1 unbounded
 	done bool
+	id   int32 // split id (ops.SplitSource), in order of assignment
 }
 
 // metaCol is a METADATA column: key is one of metadataKeys.
@@ -90,6 +91,7 @@ type Source struct {
 	dbz    *debeziumDecoder // debezium-json: a changelog
 	chg    []change         // scratch for dbz
 	keyDec valueDecoder     // nil unless the key holds columns the value does not
+	norm   *normalizer      // upsert-kafka: the last record of every key
 	arena  arena
 
 	parts    map[tp]*partState
@@ -99,6 +101,7 @@ type Source struct {
 	pending  []*kgo.Record // polled, not yet emitted (the batch was full)
 	snaps    []pendingCommit
 	skipped  int64
+	rowSplit []int32 // split id of each row of the batch the last Next filled
 }
 
 type pendingCommit struct {
@@ -126,6 +129,9 @@ func (s *Source) Open(tc *exec.TaskContext) error {
 	}
 	if len(s.keyFields) > 0 {
 		s.keyDec = newValueDecoder(s.cfg.keyFormat, s.keyFields, &s.arena)
+	}
+	if s.cfg.upsert {
+		s.norm = newNormalizer(tc)
 	}
 	s.parts = map[tp]*partState{}
 	return nil
@@ -209,7 +215,7 @@ func (s *Source) discover(first bool) error {
 	}
 	add := map[string]map[int32]kgo.Offset{}
 	for _, k := range fresh {
-		st := &partState{next: starts[k], stop: -1}
+		st := &partState{next: starts[k], stop: -1, id: int32(len(s.parts))}
 		if s.cfg.boundedLatest {
 			o, ok := stops.Lookup(k.topic, k.part)
 			if !ok || o.Err != nil {
@@ -352,6 +358,7 @@ func (s *Source) groupOffsets(ctx context.Context, ks []tp, out map[tp]int64, lo
 // Next implements exec.Source. It returns within about pollTimeout when no
 // data arrives.
 func (s *Source) Next(b *types.Batch) (bool, error) {
+	s.rowSplit = s.rowSplit[:0]
 	if !s.started {
 		if err := s.discover(true); err != nil {
 			return false, err
@@ -375,8 +382,8 @@ func (s *Source) Next(b *types.Batch) (bool, error) {
 		s.pending = fs.Records()
 	}
 	n, limit := 0, types.DefaultBatchSize
-	if s.dbz != nil {
-		limit-- // an update event adds two rows
+	if s.dbz != nil || s.norm != nil {
+		limit-- // an update adds two rows
 	}
 	for n < len(s.pending) && b.Len() < limit {
 		rec := s.pending[n]
@@ -417,31 +424,25 @@ func (s *Source) add(rec *kgo.Record, b *types.Batch) error {
 		s.finish(rec.Topic, rec.Partition, st)
 		return nil
 	}
-	if s.dbz != nil && !rec.Attrs.IsControl() {
+	switch {
+	case rec.Attrs.IsControl():
+	case s.norm != nil:
+		if err := s.addUpsert(rec, b); err != nil {
+			return err
+		}
+	case s.dbz != nil:
 		if err := s.addChanges(rec, b); err != nil {
 			return err
 		}
-	} else if !rec.Attrs.IsControl() {
-		r := b.Len()
-		addSlot(b)
-		err := s.dec.fill(rec.Value, b, r)
-		if err == nil && s.keyDec != nil {
-			if err = s.keyDec.fill(rec.Key, b, r); err != nil {
-				err = fmt.Errorf("key: %w", err)
+	default:
+		if err := s.appendRow(rec, rec.Attrs.TimestampType() == 1, types.Insert, b); err != nil {
+			if err := s.parseError(rec, err); err != nil {
+				return err
 			}
 		}
-		if err == nil {
-			err = s.fillMeta(rec, b, r)
-		}
-		if err != nil {
-			dropSlot(b)
-			if !s.cfg.format.ignoreErrors {
-				return &ParseError{Table: s.cfg.table, Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Err: err}
-			}
-			s.skipped++
-		} else {
-			b.Ops = append(b.Ops, types.Insert)
-		}
+	}
+	for len(s.rowSplit) < b.Len() {
+		s.rowSplit = append(s.rowSplit, st.id)
 	}
 	st.next = rec.Offset + 1
 	if st.stop >= 0 && st.next >= st.stop {
@@ -476,7 +477,7 @@ func (s *Source) addChanges(rec *kgo.Record, b *types.Batch) error {
 			}
 		}
 		if err == nil {
-			err = s.fillMeta(rec, b, r)
+			err = s.fillMeta(rec, rec.Attrs.TimestampType() == 1, b, r)
 		}
 		if err != nil {
 			dropSlot(b)
@@ -499,6 +500,21 @@ func (s *Source) addChanges(rec *kgo.Record, b *types.Batch) error {
 	return nil
 }
 
+// SplitOf implements ops.SplitSource: the split of a row is its
+// partition, so the watermark assigner keeps a watermark per partition.
+func (s *Source) SplitOf(row int) int32 { return s.rowSplit[row] }
+
+// ActiveSplits implements ops.SplitSource: the owned partitions not read
+// to their bounded end.
+func (s *Source) ActiveSplits(dst []int32) []int32 {
+	for _, st := range s.parts {
+		if !st.done {
+			dst = append(dst, st.id)
+		}
+	}
+	return dst
+}
+
 func (s *Source) finish(topic string, part int32, st *partState) {
 	st.done = true
 	s.cl.RemoveConsumePartitions(map[string][]int32{topic: {part}})
@@ -516,8 +532,9 @@ func (s *Source) allDone() bool {
 	return true
 }
 
-// fillMeta sets the METADATA columns of row r.
-func (s *Source) fillMeta(rec *kgo.Record, b *types.Batch, r int) error {
+// fillMeta sets the METADATA columns of row r; logAppend is the record's
+// timestamp type.
+func (s *Source) fillMeta(rec *kgo.Record, logAppend bool, b *types.Batch, r int) error {
 	for _, m := range s.meta {
 		v := &b.Cols[m.col]
 		switch m.key {
@@ -530,7 +547,7 @@ func (s *Source) fillMeta(rec *kgo.Record, b *types.Batch, r int) error {
 		case "timestamp":
 			v.I64[r] = rec.Timestamp.UnixMilli() * 1000
 		case "timestamp-type":
-			if rec.Attrs.TimestampType() == 1 {
+			if logAppend {
 				v.Str[r] = "LogAppendTime"
 			} else {
 				v.Str[r] = "CreateTime"
@@ -556,6 +573,11 @@ func (s *Source) Snapshot(id int64) ([]byte, error) {
 			return nil, err
 		}
 		s.started = true
+	}
+	if s.norm != nil {
+		if err := s.norm.flush(); err != nil {
+			return nil, fmt.Errorf("kafka source %s: flush the last records of keys: %w", s.cfg.table, err)
+		}
 	}
 	snap := sourceSnapshot{Parallelism: s.tc.Parallelism, Offsets: map[string]map[int32]int64{}}
 	offs := make(map[tp]int64, len(s.parts))

@@ -6,7 +6,8 @@ import (
 
 // optimize rewrites a logical plan: predicates move down through
 // projections and into UNION ALL branches, adjacent filters and projections
-// merge, and scans read only the columns the plan uses.
+// merge, subexpressions a filter and projection repeat are computed once,
+// and scans read only the columns the plan uses.
 func (pl *Planner) optimize(n Node) (Node, error) {
 	n, err := pushFilters(n)
 	if err != nil {
@@ -25,7 +26,7 @@ func (pl *Planner) optimize(n Node) (Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pl.prune(n)
+	return pl.prune(shareSubexprs(n))
 }
 
 // pushFilters moves each Filter below Projects (substituting the projected

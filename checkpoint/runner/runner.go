@@ -52,9 +52,6 @@ type Spec struct {
 	// Logf receives progress messages (restarts, failed checkpoints); nil
 	// discards them.
 	Logf func(format string, args ...any)
-	// OnRestart is called when the job is restarted after a failure, with
-	// the failure and the delay before the restart.
-	OnRestart func(err error, delay time.Duration)
 }
 
 // Runner runs a job with checkpoints and restarts it after failures as its
@@ -67,9 +64,8 @@ type Runner struct {
 	err  error
 
 	mu        sync.Mutex
-	job       *exec.Job // current attempt, nil between attempts
-	drv       *driver   // current attempt's driver
-	restarts  int       // restarts so far
+	drv       *driver // current attempt's driver
+	restarts  int     // restarts so far
 	history   []checkpoint.Stats
 	lastDone  int64 // last completed checkpoint id over all attempts
 	nextID    int64 // first checkpoint id the next attempt may use
@@ -238,9 +234,6 @@ func (r *Runner) loop() {
 		r.restarts++
 		r.mu.Unlock()
 		r.spec.Logf("job %s failed: %v; restarting in %v", r.spec.JobID, err, delay)
-		if r.spec.OnRestart != nil {
-			r.spec.OnRestart(err, delay)
-		}
 		select {
 		case <-r.ctx.Done():
 			r.err = context.Canceled
@@ -380,7 +373,7 @@ func (r *Runner) attempt(first bool) error {
 	d.job = job
 	go func() { <-job.Done(); close(d.attemptEnded) }()
 	r.mu.Lock()
-	r.job, r.drv = job, d
+	r.drv = d
 	close(r.attemptCh)
 	r.attemptCh = make(chan struct{})
 	r.mu.Unlock()
@@ -388,7 +381,7 @@ func (r *Runner) attempt(first bool) error {
 	err = job.Wait()
 	<-d.stopped
 	r.mu.Lock()
-	r.job, r.drv = nil, nil
+	r.drv = nil
 	r.nextID = max(r.nextID, d.coord.NextID())
 	r.mu.Unlock()
 	return err

@@ -147,7 +147,13 @@ func (e *cacheEntry[V]) inlineIs(n int, w0, w1, w2 uint64) bool {
 // then Badger.
 //
 // Cache misses cost one Badger read; absent keys are cached too (as clean
-// tombstones), so repeated misses of the same key do not reach Badger.
+// tombstones), so repeated misses of the same key do not reach Badger. A
+// miss on a key that is provably absent costs no read at all: a key group
+// that held no value when the KeyedState first needed Badger, and a key
+// this KeyedState never wrote back with a value (the absent-key filter,
+// see keyed_filter.go; FilterBytes is its memory, at most about 16 MiB
+// besides an 8 KiB bitset). The proof relies on the contract below that
+// nothing else writes the key groups a KeyedState uses while it is in use.
 //
 // A KeyedState is used by one goroutine (the operator's subtask) and is not
 // safe for concurrent use. Different KeyedStates of one Store may be used
@@ -218,6 +224,12 @@ type KeyedState[V any] struct {
 	victims []int32         // scratch: entries being written back
 
 	peek []peekKey // scratch of Peek
+
+	// Absent-key filter (keyed_filter.go).
+	freshChecked bool       // fresh is computed
+	fresh        []uint64   // bitset of the fresh key groups
+	written      writtenSet // keys written back with a value
+	loads        int        // Badger reads by load, for tests
 }
 
 // NewKeyedState returns an empty KeyedState over the keys of st under
@@ -236,6 +248,7 @@ func NewKeyedState[V any](st *Store, namespace []byte, codec Codec[V], cacheEntr
 		seed:     rand.Uint64(),
 		last:     -1,
 		maxBytes: DefaultCacheBytes,
+		written:  writtenSet{maxSlots: maxWrittenBytes / 4},
 	}
 	k.sizer, _ = codec.(Sizer[V])
 	return k
@@ -279,8 +292,12 @@ func (k *KeyedState[V]) afterPut(i int32) error {
 
 // SetEpoch makes every later read and write-back use e's timestamp (see
 // KeyedState); nil returns to unversioned use. The operator calls it once,
-// with its subtask's Epoch, before using the state.
-func (k *KeyedState[V]) SetEpoch(e *Epoch) { k.epoch = e }
+// with its subtask's Epoch, before using the state. It makes the
+// absent-key filter check the key groups again at the next read.
+func (k *KeyedState[V]) SetEpoch(e *Epoch) {
+	k.epoch = e
+	k.freshChecked, k.fresh = false, nil
+}
 
 // readTs returns the timestamp Badger reads are made at.
 func (k *KeyedState[V]) readTs() uint64 {
@@ -752,6 +769,7 @@ func (k *KeyedState[V]) flushAsync() error {
 		buf = append(append(buf, k.ns...), k.keyOf(int32(i))...)
 		w := kv{key: buf[start:len(buf):len(buf)]}
 		if e.flags&flagDeleted == 0 {
+			k.noteWritten(k.keyOf(int32(i)))
 			vstart := len(buf)
 			buf = k.codec.Encode(buf, e.val)
 			w.val = buf[vstart:len(buf):len(buf)]
@@ -972,6 +990,10 @@ func (k *KeyedState[V]) load(mk []byte) (v V, ok bool, err error) {
 	if k.st == nil {
 		return v, false, ErrNoStore
 	}
+	if k.certainlyAbsent(mk) {
+		return v, false, nil
+	}
+	k.loads++
 	k.fbuf = append(append(k.fbuf[:0], k.ns...), mk...)
 	err = k.st.viewState(k.readTs(), func(txn *badger.Txn) error {
 		item, err := txn.Get(k.fbuf)
@@ -1124,6 +1146,7 @@ func (k *KeyedState[V]) writeBack(idx []int32) error {
 		if e.flags&flagDeleted != 0 {
 			err = wb.Delete(key)
 		} else {
+			k.noteWritten(k.keyOf(i))
 			vstart := len(arena)
 			arena = k.codec.Encode(arena, e.val)
 			err = wb.Set(key, arena[vstart:len(arena):len(arena)])

@@ -124,6 +124,26 @@ type SinkConnector interface {
 	NewSink(t *Table, req SinkRequest) (exec.OperatorFactory, error)
 }
 
+// TxnInfo describes a transaction a sink subtask holds: open (collecting
+// rows) or pre-committed (waiting for its checkpoint to complete).
+type TxnInfo struct {
+	Table      string
+	Subtask    int
+	ID         string // e.g. the Kafka transactional id
+	State      string // OPEN or PRE-COMMITTED
+	Checkpoint int64  // the checkpoint that pre-committed it (0 while open)
+	ProducerID int64
+	Epoch      int16
+	Records    int64 // records written in it so far
+}
+
+// TransactionLister is implemented by connectors whose sinks hold
+// transactions across checkpoints: Transactions lists those of job's sink
+// subtasks running in this process (SHOW TRANSACTIONS FOR JOB).
+type TransactionLister interface {
+	Transactions(jobID string) []TxnInfo
+}
+
 // SinkParallelizer is implemented by sink connectors that want a fixed
 // number of sink subtasks for a table, for example one so that each
 // checkpoint is committed in a single transaction that readers see whole
@@ -160,6 +180,24 @@ func Lookup(name string) (Connector, error) {
 		return nil, fmt.Errorf("unknown connector '%s' (available: %s)", name, strings.Join(names, ", "))
 	}
 	return c, nil
+}
+
+// Transactions lists the transactions that job's sinks hold in this
+// process, from every registered TransactionLister.
+func Transactions(jobID string) []TxnInfo {
+	mu.RLock()
+	var listers []TransactionLister
+	for _, c := range registry {
+		if l, ok := c.(TransactionLister); ok {
+			listers = append(listers, l)
+		}
+	}
+	mu.RUnlock()
+	var out []TxnInfo
+	for _, l := range listers {
+		out = append(out, l.Transactions(jobID)...)
+	}
+	return out
 }
 
 // CheckOptions returns an error naming the first option in opts that is not

@@ -69,6 +69,7 @@ func (s *sink) Open(tc *exec.TaskContext) error {
 		s.claimed = true
 		s.txn = &txnPool{table: s.cfg.table, prefix: s.cfg.txnPrefix, subtask: tc.Subtask, ctx: tc.Ctx,
 			opts: append(opts, kgo.TransactionTimeout(s.cfg.txnTimeout))}
+		s.txn.register(s.req.JobID)
 		return nil
 	}
 	if s.cl, err = kgo.NewClient(opts...); err != nil {
@@ -164,6 +165,7 @@ func (s *sink) Process(b *types.Batch, _ exec.Collector) error {
 	}
 	if s.txn != nil {
 		s.txn.cur.records += n
+		s.txn.publish()
 	}
 	return nil
 }
@@ -248,6 +250,7 @@ func (s *sink) Close() error {
 		s.cl = nil
 	}
 	if s.txn != nil {
+		s.txn.unregister()
 		s.txn.close()
 	}
 	if s.claimed {

@@ -102,6 +102,8 @@ type txnPool struct {
 	cur      *slot
 	probed   bool
 	lastSnap int64
+
+	view listed // published for SHOW TRANSACTIONS (txnview.go)
 }
 
 func txnID(prefix string, subtask, slot int) string {
@@ -110,6 +112,7 @@ func txnID(prefix string, subtask, slot int) string {
 
 // current returns the client of the open transaction, starting one.
 func (p *txnPool) current() (*kgo.Client, error) {
+	defer p.publish()
 	if p.cur != nil {
 		return p.cur.cl, nil
 	}
@@ -203,6 +206,7 @@ func (p *txnPool) probe(sub int, listed map[int]bool, keep bool) error {
 // preCommit ends the open transaction's part of checkpoint id (the caller
 // has flushed it) and returns the snapshot listing the pending ones.
 func (p *txnPool) preCommit(id int64) ([]byte, error) {
+	defer p.publish()
 	p.lastSnap = id
 	if c := p.cur; c != nil && c.records > 0 {
 		ctx, cancel := context.WithTimeout(p.ctx, adminTimeout)
@@ -240,6 +244,7 @@ func (p *txnPool) pendingUpTo(id int64) []*slot {
 // commitUpTo commits the transactions of checkpoints <= id and returns
 // how many it committed.
 func (p *txnPool) commitUpTo(id int64) (int, error) {
+	defer p.publish()
 	for _, sl := range p.slots {
 		if sl.state == slotCommitted && sl.commitSeq < id {
 			sl.state = slotFree
@@ -272,6 +277,7 @@ func (p *txnPool) commitUpTo(id int64) (int, error) {
 
 // commitOpen commits the open transaction directly (no checkpoints).
 func (p *txnPool) commitOpen() error {
+	defer p.publish()
 	c := p.cur
 	if c == nil {
 		return nil
@@ -290,6 +296,7 @@ func (p *txnPool) commitOpen() error {
 // would abort them), then initialises the other ids of the subtasks whose
 // snapshots it got, aborting their leftovers.
 func (p *txnPool) restore(id int64, snaps [][]byte) error {
+	defer p.publish()
 	cl, err := kgo.NewClient(p.opts...)
 	if err != nil {
 		return fmt.Errorf("kafka sink %s: create client: %w", p.table, err)

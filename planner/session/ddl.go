@@ -287,6 +287,12 @@ func (s *Session) show(sh *parser.Show) (*Result, error) {
 		return rowsResult(stringSchema("view name"), rows), nil
 	case parser.ShowJobs:
 		return s.showJobs(), nil
+	case parser.ShowTransactions:
+		r, err := s.showTransactions(sh.Target)
+		if err != nil {
+			return nil, sh.ErrorAt(0, err.Error())
+		}
+		return r, nil
 	case parser.ShowCheckpoints:
 		r, err := s.showCheckpoints(sh.Target)
 		if err != nil {

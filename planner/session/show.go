@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sluicesql/sluice/checkpoint"
+	"github.com/sluicesql/sluice/connectors"
 	"github.com/sluicesql/sluice/exec/types"
 )
 
@@ -93,6 +94,32 @@ func (s *Session) showCheckpoints(id string) (*Result, error) {
 		{Name: "trigger time", Type: types.String}, {Name: "duration", Type: types.String},
 		{Name: "alignment", Type: types.String}, {Name: "state size", Type: types.BigInt},
 		{Name: "failure", Type: types.String},
+	}
+	return rowsResult(schema, rows), nil
+}
+
+// showTransactions lists the transactions the job's sinks hold open in
+// this process (exactly-once Kafka sinks): open ones collect rows,
+// pre-committed ones wait for their checkpoint to complete.
+func (s *Session) showTransactions(id string) (*Result, error) {
+	if _, err := s.cat.Job(id); err != nil {
+		return nil, err
+	}
+	var rows [][]types.Datum
+	for _, t := range connectors.Transactions(id) {
+		cp := types.NullDatum(types.BigInt)
+		if t.Checkpoint > 0 {
+			cp = types.IntDatum(t.Checkpoint)
+		}
+		rows = append(rows, []types.Datum{types.StringDatum(t.Table), types.IntDatum(int64(t.Subtask)),
+			types.StringDatum(t.ID), types.StringDatum(t.State), cp, types.IntDatum(t.ProducerID),
+			types.IntDatum(int64(t.Epoch)), types.IntDatum(t.Records)})
+	}
+	schema := types.Schema{
+		{Name: "table", Type: types.String}, {Name: "subtask", Type: types.BigInt},
+		{Name: "transactional id", Type: types.String}, {Name: "state", Type: types.String},
+		{Name: "checkpoint", Type: types.BigInt}, {Name: "producer id", Type: types.BigInt},
+		{Name: "epoch", Type: types.BigInt}, {Name: "records", Type: types.BigInt},
 	}
 	return rowsResult(schema, rows), nil
 }

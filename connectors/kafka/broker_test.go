@@ -1,82 +1,31 @@
 package kafka
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"os/signal"
 	"sort"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluicesql/sluice/connectors/kafka/devbroker"
+	"github.com/sluicesql/sluice/connectors/kafka/kafkatest"
 )
 
-// envBroker makes the test binary run a dev broker instead of the tests:
-// its value is the data directory. Tests start the broker this way, in a
-// process of its own, as the engine meets a real Kafka.
-const envBroker = "SLUICE_KAFKA_TEST_BROKER"
-
 func TestMain(m *testing.M) {
-	if dir, ok := os.LookupEnv(envBroker); ok {
-		os.Exit(runBroker(dir))
+	if code, ok := kafkatest.BrokerChild(); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
 
-func runBroker(dir string) int {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	b, err := devbroker.Start(devbroker.Config{DataDir: dir, Partitions: 1})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Println(b.Addr())
-	<-sigs
-	b.Close()
-	return 0
-}
-
-// startBroker runs a broker process for the test and returns its address.
-func startBroker(t *testing.T) string {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envBroker+"="+t.TempDir())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("broker did not start: %v", err)
-	}
-	return strings.TrimSpace(line)
-}
+// startBroker runs a one-partition broker process for the test and
+// returns its address.
+func startBroker(t *testing.T) string { return kafkatest.StartBroker(t, t.TempDir(), 0, 1).Addr }
 
 func newClient(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
+	return kafkatest.NewClient(t, addr, opts...)
 }
 
 func createTopic(t *testing.T, addr, topic string, partitions int32) {
@@ -109,44 +58,9 @@ func produce(t *testing.T, addr, topic string, partitions int32, values ...strin
 // topic up to its last stable offsets, sorted.
 func readCommitted(t *testing.T, addr, topic string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	adm := kadm.NewClient(newClient(t, addr))
-	lso, err := adm.ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := map[int32]kgo.Offset{}
-	stop := map[int32]int64{}
-	lso.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			parts[o.Partition] = kgo.NewOffset().AtStart()
-			stop[o.Partition] = o.Offset
-		}
-	})
-	if len(parts) == 0 {
-		return nil
-	}
-	cl := newClient(t, addr, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	var vals []string
-	for len(stop) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatalf("read %s: %v", topic, err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := stop[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			if !r.Attrs.IsControl() {
-				vals = append(vals, string(r.Value))
-			}
-			if r.Offset+1 >= end {
-				delete(stop, r.Partition)
-			}
-		})
+	for _, r := range kafkatest.ReadCommitted(t, addr, topic) {
+		vals = append(vals, r.Value)
 	}
 	sort.Strings(vals)
 	return vals
@@ -155,21 +69,7 @@ func readCommitted(t *testing.T, addr, topic string) []string {
 // stableOffsets returns the sum of the last stable offsets and of the high
 // watermarks of topic: they differ while a transaction is open.
 func stableOffsets(t *testing.T, addr, topic string) (lso, hw int64) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	adm := kadm.NewClient(newClient(t, addr))
-	l, err := adm.ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Each(func(o kadm.ListedOffset) { lso += o.Offset })
-	h.Each(func(o kadm.ListedOffset) { hw += o.Offset })
-	return lso, hw
+	return kafkatest.StableOffsets(t, addr, topic)
 }
 
 func newAdmin(t *testing.T, addr string) *kadm.Client { return kadm.NewClient(newClient(t, addr)) }

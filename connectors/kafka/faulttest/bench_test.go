@@ -41,7 +41,7 @@ func BenchmarkKafkaFilterKafka(b *testing.B) {
 			b.Fatalf("%s: %v", envBenchRecords, err)
 		}
 	}
-	addr := startBrokerProc(b, b.TempDir(), 0).addr
+	addr := startBrokerProc(b, b.TempDir(), 0).Addr
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cl := newClient(b, addr, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerLinger(5*time.Millisecond))

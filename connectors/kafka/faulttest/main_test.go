@@ -1,37 +1,27 @@
 package faulttest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"os/signal"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	_ "github.com/sluicesql/sluice/connectors/all"
-	"github.com/sluicesql/sluice/connectors/kafka/devbroker"
+	"github.com/sluicesql/sluice/connectors/kafka/kafkatest"
 	"github.com/sluicesql/sluice/planner/session"
 )
 
 // The test binary runs as a child process in one of these modes, chosen by
 // an environment variable.
 const (
-	// envBroker: run a dev broker; the value is its data directory.
-	// envBrokerPort sets its port (default: a free one).
-	envBroker     = "SLUICE_KAFKA_FT_BROKER"
-	envBrokerPort = "SLUICE_KAFKA_FT_BROKER_PORT"
+	// (The broker child is kafkatest.BrokerChild's.)
 	// envEngine: run an engine on the state directory named by the value:
 	// resume its running jobs, run the script of envScript if set, and wait
 	// for the jobs (SIGTERM stops it, as `sluice run`).
@@ -44,35 +34,13 @@ const (
 const exitNothingToResume = 3
 
 func TestMain(m *testing.M) {
-	if dir, ok := os.LookupEnv(envBroker); ok {
-		os.Exit(runBroker(dir))
+	if code, ok := kafkatest.BrokerChild(); ok {
+		os.Exit(code)
 	}
 	if dir, ok := os.LookupEnv(envEngine); ok {
 		os.Exit(runEngine(dir, os.Getenv(envScript)))
 	}
 	os.Exit(m.Run())
-}
-
-func runBroker(dir string) int {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	port := 0
-	if v := os.Getenv(envBrokerPort); v != "" {
-		var err error
-		if port, err = strconv.Atoi(v); err != nil {
-			fmt.Fprintln(os.Stderr, envBrokerPort+":", err)
-			return 1
-		}
-	}
-	b, err := devbroker.Start(devbroker.Config{DataDir: dir, Port: port, Partitions: 2})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Println(b.Addr())
-	<-sigs
-	b.Close()
-	return 0
 }
 
 func runEngine(dir, script string) int {
@@ -138,75 +106,21 @@ func jobStatuses(ctx context.Context, s *session.Session) ([]string, error) {
 	return out, err
 }
 
-// startBroker runs a broker process for the test and returns its address.
-func startBroker(t *testing.T) string { return startBrokerProc(t, t.TempDir(), 0).addr }
+// startBroker runs a two-partition broker process for the test and
+// returns its address.
+func startBroker(t *testing.T) string { return startBrokerProc(t, t.TempDir(), 0).Addr }
 
 // brokerProc is a dev broker in a child process.
-type brokerProc struct {
-	t    testing.TB
-	dir  string
-	addr string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
+type brokerProc = kafkatest.Broker
 
-// startBrokerProc runs a broker process on data directory dir and port
-// (0: a free one); the test's cleanup stops it.
+// startBrokerProc runs a two-partition broker process on data directory
+// dir and port (0: a free one); the test's cleanup stops it.
 func startBrokerProc(t testing.TB, dir string, port int) *brokerProc {
-	t.Helper()
-	b := &brokerProc{t: t, dir: dir, done: make(chan struct{})}
-	b.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	b.cmd.Env = append(os.Environ(), envBroker+"="+dir, envBrokerPort+"="+strconv.Itoa(port))
-	b.cmd.Stderr = os.Stderr
-	out, err := b.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.stop(syscall.SIGTERM) })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("broker did not start: %v", err)
-	}
-	b.addr = strings.TrimSpace(line)
-	go func() {
-		_, _ = io.Copy(io.Discard, out)
-		_ = b.cmd.Wait()
-		close(b.done)
-	}()
-	return b
-}
-
-// stop sends sig to the broker and waits for it to exit.
-func (b *brokerProc) stop(sig syscall.Signal) {
-	_ = b.cmd.Process.Signal(sig)
-	<-b.done
-}
-
-// restart starts the broker again on the same data directory and port.
-func (b *brokerProc) restart() *brokerProc {
-	b.t.Helper()
-	_, port, err := net.SplitHostPort(b.addr)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return startBrokerProc(b.t, b.dir, p)
+	return kafkatest.StartBroker(t, dir, port, 2)
 }
 
 func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
+	return kafkatest.NewClient(t, addr, opts...)
 }
 
 // record is a record as a read_committed consumer sees it.
@@ -234,53 +148,9 @@ func produce(t *testing.T, addr, topic string, values []string) {
 // topic up to its last stable offsets, in partition then offset order.
 func readCommitted(t *testing.T, addr, topic string) []record {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	adm := kadm.NewClient(newClient(t, addr))
-	lso, err := adm.ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := map[int32]kgo.Offset{}
-	stop := map[int32]int64{}
-	lso.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			parts[o.Partition] = kgo.NewOffset().AtStart()
-			stop[o.Partition] = o.Offset
-		}
-	})
-	if len(parts) == 0 {
-		return nil
-	}
-	cl := newClient(t, addr, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	byPart := map[int32][]record{}
-	for len(stop) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatalf("read %s: %v", topic, err)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := stop[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			if !r.Attrs.IsControl() {
-				byPart[r.Partition] = append(byPart[r.Partition], record{key: string(r.Key), value: string(r.Value), tombstone: r.Value == nil})
-			}
-			if r.Offset+1 >= end {
-				delete(stop, r.Partition)
-			}
-		})
-	}
-	var ps []int32
-	for p := range byPart {
-		ps = append(ps, p)
-	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
 	var out []record
-	for _, p := range ps {
-		out = append(out, byPart[p]...)
+	for _, r := range kafkatest.ReadCommitted(t, addr, topic) {
+		out = append(out, record{key: r.Key, value: r.Value, tombstone: r.Tombstone})
 	}
 	return out
 }
@@ -288,20 +158,6 @@ func readCommitted(t *testing.T, addr, topic string) []record {
 // openTransactions returns how many records of topic are past its last
 // stable offsets (written by transactions still open).
 func openTransactions(t *testing.T, addr, topic string) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	adm := kadm.NewClient(newClient(t, addr))
-	l, err := adm.ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	h.Each(func(o kadm.ListedOffset) { n += o.Offset })
-	l.Each(func(o kadm.ListedOffset) { n -= o.Offset })
-	return n
+	lso, hw := kafkatest.StableOffsets(t, addr, topic)
+	return hw - lso
 }

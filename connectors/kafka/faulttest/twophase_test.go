@@ -182,14 +182,14 @@ func restarts(out string) []string {
 // results.
 func TestBrokerRestart(t *testing.T) {
 	b := startBrokerProc(t, t.TempDir(), 0)
-	addr := b.addr
+	addr := b.Addr
 	produceInput(t, addr, 2000)
 	dir := t.TempDir()
 	e := startEngine(t, dir, pipelineScriptOneJob(addr, "100 ms"))
 	waitOutput(t, addr, e, 500)
-	b.stop(syscall.SIGTERM)
+	b.Stop(syscall.SIGTERM)
 	time.Sleep(500 * time.Millisecond) // the engine sees the broker gone
-	b = b.restart()
+	b = b.Restart()
 	produceInputRange(t, addr, 2000, 4000)
 	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -209,13 +209,13 @@ func TestBrokerRestart(t *testing.T) {
 // possible data loss, not carry on with a gap.
 func TestBrokerKilledBeforeCommit(t *testing.T) {
 	b := startBrokerProc(t, t.TempDir(), 0)
-	produceInput(t, b.addr, 3000)
+	produceInput(t, b.Addr, 3000)
 	dir := t.TempDir()
-	script := noRestarts(pipelineScriptOneJob(b.addr, "100 ms"))
+	script := noRestarts(pipelineScriptOneJob(b.Addr, "100 ms"))
 	e := startEngineEnv(t, dir, script, crashAt("after-complete", 1))
 	waitCrash(t, e, "after-complete")
-	b.stop(syscall.SIGKILL)
-	b = b.restart()
+	b.Stop(syscall.SIGKILL)
+	b = b.Restart()
 	e = startEngine(t, dir, "")
 	select {
 	case <-e.done:

@@ -209,15 +209,30 @@ func TestKill9(t *testing.T) {
 	feed := startFeeder(t, addr, 2000)
 	script := pipelineScriptOneJob(addr, "100 ms")
 	dir := t.TempDir()
+	killRepeatedly(t, dir, script, kills, randomDelay(rng))
+	n := feed.finish(t)
+	t.Logf("%d input records", n)
+
+	// The last run resumes the job (the loop ends with a recorded job),
+	// catches up with the input, and is stopped cleanly.
+	catchUp(t, addr, dir, "", n)
+}
+
+// killRepeatedly runs the engine on dir kills times, killing run k with
+// SIGKILL after delay(k). The first run gets script; later
+// ones resume the job, except after a kill that came before the job was
+// recorded (the engine then finds nothing to resume), when script runs
+// again.
+func killRepeatedly(t *testing.T, dir, script string, kills int, delay func(kill int) time.Duration) {
+	t.Helper()
 	needScript := true
-	done := 0
-	for done < kills {
+	for done := 0; done < kills; {
 		s := ""
 		if needScript {
 			s = script
 		}
 		e := startEngine(t, dir, s)
-		delay := time.Duration(200+rng.IntN(1300)) * time.Millisecond
+		wait := delay(done)
 		select {
 		case <-e.done:
 			if code := e.exitCode(); code != exitNothingToResume {
@@ -225,7 +240,7 @@ func TestKill9(t *testing.T) {
 			}
 			needScript = true
 			continue
-		case <-time.After(delay):
+		case <-time.After(wait):
 		}
 		if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			t.Fatal(err)
@@ -234,16 +249,12 @@ func TestKill9(t *testing.T) {
 			t.Fatalf("engine exited with status %d at kill %d:\n%s", code, done+1, e.out.String())
 		}
 		done++
-		t.Logf("kill %d after %v", done, delay)
+		t.Logf("kill %d after %v", done, wait)
 		needScript = false
 	}
-	n := feed.finish(t)
-	t.Logf("%d input records", n)
+}
 
-	// The last run catches up with the input; then it is stopped cleanly.
-	s := ""
-	if needScript {
-		s = script
-	}
-	catchUp(t, addr, dir, s, n)
+// randomDelay returns kill delays of 0.2–1.5 s drawn from rng.
+func randomDelay(rng *rand.Rand) func(int) time.Duration {
+	return func(int) time.Duration { return time.Duration(200+rng.IntN(1300)) * time.Millisecond }
 }

@@ -103,21 +103,28 @@ func checkFiltered(t *testing.T, addr string, n int) {
 	}
 }
 
-// filteredMismatch returns what is wrong with topic 'filtered', or "".
-func filteredMismatch(t *testing.T, addr string, n int) string {
+// filteredRecords returns, sorted, the "key value" records that topic
+// 'filtered' should hold for the first n input records and those a
+// read_committed consumer sees in it.
+func filteredRecords(t *testing.T, addr string, n int) (want, got []string) {
 	t.Helper()
-	var want []string
 	for i := range n {
 		if value(i)%3 != 0 {
 			want = append(want, fmt.Sprintf(`{"k":%d} {"id":%d,"k":%d,"v":%d,"part":%d,"off":%d}`, i%keys, i, i%keys, value(i), i%2, i/2))
 		}
 	}
-	var got []string
 	for _, r := range readCommitted(t, addr, "filtered") {
 		got = append(got, r.key+" "+r.value)
 	}
 	sort.Strings(want)
 	sort.Strings(got)
+	return want, got
+}
+
+// filteredMismatch returns what is wrong with topic 'filtered', or "".
+func filteredMismatch(t *testing.T, addr string, n int) string {
+	t.Helper()
+	want, got := filteredRecords(t, addr, n)
 	missing, extra := diff(want, got)
 	if len(missing) > 0 || len(extra) > 0 {
 		return fmt.Sprintf("filtered: %d records, want %d: %d missing (first %v), %d unexpected or repeated (first %v)",
@@ -133,18 +140,7 @@ func filteredMismatch(t *testing.T, addr string, n int) string {
 // from topic 'filtered', or "" (at-least-once: repeats are allowed).
 func filteredMissing(t *testing.T, addr string, n int) string {
 	t.Helper()
-	var want []string
-	for i := range n {
-		if value(i)%3 != 0 {
-			want = append(want, fmt.Sprintf(`{"k":%d} {"id":%d,"k":%d,"v":%d,"part":%d,"off":%d}`, i%keys, i, i%keys, value(i), i%2, i/2))
-		}
-	}
-	var got []string
-	for _, r := range readCommitted(t, addr, "filtered") {
-		got = append(got, r.key+" "+r.value)
-	}
-	sort.Strings(want)
-	sort.Strings(got)
+	want, got := filteredRecords(t, addr, n)
 	got = slices.Compact(got)
 	if missing, _ := diff(want, got); len(missing) > 0 {
 		return fmt.Sprintf("filtered: %d distinct records, %d missing (first %v)", len(got), len(missing), first(missing))
@@ -156,18 +152,7 @@ func filteredMissing(t *testing.T, addr string, n int) string {
 // not expected from the first n input records, or "".
 func filteredExtra(t *testing.T, addr string, n int) string {
 	t.Helper()
-	var want []string
-	for i := range n {
-		if value(i)%3 != 0 {
-			want = append(want, fmt.Sprintf(`{"k":%d} {"id":%d,"k":%d,"v":%d,"part":%d,"off":%d}`, i%keys, i, i%keys, value(i), i%2, i/2))
-		}
-	}
-	var got []string
-	for _, r := range readCommitted(t, addr, "filtered") {
-		got = append(got, r.key+" "+r.value)
-	}
-	sort.Strings(want)
-	sort.Strings(got)
+	want, got := filteredRecords(t, addr, n)
 	if _, extra := diff(want, got); len(extra) > 0 {
 		return fmt.Sprintf("filtered: %d records repeated or unexpected (first %v)", len(extra), first(extra))
 	}

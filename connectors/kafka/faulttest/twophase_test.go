@@ -331,29 +331,9 @@ func TestAtLeastOnceKills(t *testing.T) {
 	feed := startFeeder(t, addr, 2000)
 	script := strings.ReplaceAll(pipelineScriptOneJob(addr, "100 ms"), "'exactly-once'", "'at-least-once'")
 	dir := t.TempDir()
-	needScript := true
-	for kill := 0; kill < 3; {
-		s := ""
-		if needScript {
-			s = script
-		}
-		e := startEngine(t, dir, s)
-		select {
-		case <-e.done:
-			if code := e.exitCode(); code != exitNothingToResume {
-				t.Fatalf("engine exited with status %d:\n%s", code, e.output())
-			}
-			needScript = true
-			continue
-		case <-time.After(time.Duration(400+300*kill) * time.Millisecond):
-		}
-		_ = e.cmd.Process.Signal(syscall.SIGKILL)
-		e.exitCode()
-		needScript = false
-		kill++
-	}
+	killRepeatedly(t, dir, script, 3, func(k int) time.Duration { return time.Duration(400+300*k) * time.Millisecond })
 	n := feed.finish(t)
-	e := startEngine(t, dir, map[bool]string{true: script}[needScript])
+	e := startEngine(t, dir, "") // resumes the job the kills left recorded
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		m := filteredMissing(t, addr, n)

@@ -3,7 +3,6 @@ package faulttest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -257,42 +256,12 @@ SET 'execution.checkpointing.interval' = '100 ms';
 INSERT INTO by_cat SELECT cat, COUNT(*), SUM(price) FROM prices GROUP BY cat;
 `, addr)
 	dir := t.TempDir()
-	needScript := true
-	for done := 0; done < 5; {
-		s := ""
-		if needScript {
-			s = script
-		}
-		e := startEngine(t, dir, s)
-		delay := time.Duration(200+rng.IntN(1300)) * time.Millisecond
-		select {
-		case <-e.done:
-			if code := e.exitCode(); code != exitNothingToResume {
-				t.Fatalf("engine exited with status %d before kill %d:\n%s", code, done+1, e.out.String())
-			}
-			needScript = true
-			continue
-		case <-time.After(delay):
-		}
-		if err := e.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			t.Fatal(err)
-		}
-		if code := e.exitCode(); code != -1 && code != exitNothingToResume {
-			t.Fatalf("engine exited with status %d at kill %d:\n%s", code, done+1, e.out.String())
-		}
-		done++
-		t.Logf("kill %d after %v", done, delay)
-		needScript = false
-	}
+	killRepeatedly(t, dir, script, 5, randomDelay(rng))
 	close(stop)
 	n := <-fed
 	t.Logf("%d events", n)
 
-	s := ""
-	if needScript {
-		s = script
-	}
-	e := startEngine(t, dir, s)
+	e := startEngine(t, dir, "") // resumes the job the kills left recorded
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		m := byCatMismatch(t, addr, evs, n)

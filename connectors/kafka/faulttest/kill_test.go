@@ -125,30 +125,12 @@ func (f *feeder) finish(t *testing.T) int {
 func catchUp(t *testing.T, addr, dir, script string, n int, env ...string) {
 	t.Helper()
 	e := startEngineEnv(t, dir, script, env...)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		m := filteredMismatch(t, addr, n)
-		if m == "" {
-			m = aggMismatch(t, addr, n)
+	awaitThenStop(t, e, "final run", func() string {
+		if m := filteredMismatch(t, addr, n); m != "" {
+			return m
 		}
-		if m == "" {
-			break
-		}
-		select {
-		case <-e.done:
-			t.Fatalf("final run exited with status %d (%s):\n%s", e.exitCode(), m, e.out.String())
-		case <-time.After(300 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("final run: after 2 min: %s", m)
-		}
-	}
-	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := e.exitCode(); code != 0 {
-		t.Fatalf("final run: exit status %d after SIGTERM:\n%s", code, e.out.String())
-	}
+		return aggMismatch(t, addr, n)
+	})
 	checkFiltered(t, addr, n)
 	checkAgg(t, addr, n)
 }
@@ -257,4 +239,28 @@ func killRepeatedly(t *testing.T, dir, script string, kills int, delay func(kill
 // randomDelay returns kill delays of 0.2–1.5 s drawn from rng.
 func randomDelay(rng *rand.Rand) func(int) time.Duration {
 	return func(int) time.Duration { return time.Duration(200+rng.IntN(1300)) * time.Millisecond }
+}
+
+// awaitThenStop waits (up to 2 min) until mismatch reports nothing, failing
+// if engine e exits first, then stops e with SIGTERM and expects status 0.
+// what names the engine in messages.
+func awaitThenStop(t *testing.T, e *engine, what string, mismatch func() string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for m := mismatch(); m != ""; m = mismatch() {
+		select {
+		case <-e.done:
+			t.Fatalf("%s exited with status %d (%s):\n%s", what, e.exitCode(), m, e.output())
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: after 2 min: %s", what, m)
+		}
+	}
+	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.exitCode(); code != 0 {
+		t.Fatalf("%s: exit status %d after SIGTERM:\n%s", what, code, e.output())
+	}
 }

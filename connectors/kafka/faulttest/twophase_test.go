@@ -113,33 +113,15 @@ func TestZombieFenced(t *testing.T) {
 	// The old instance added nothing and, holding only ids the new one
 	// initialised since (the pool is fixed), fenced none of its
 	// transactions: the output is exact.
-	deadline = time.Now().Add(2 * time.Minute)
-	for {
+	awaitThenStop(t, nu, "new instance", func() string {
 		if m := filteredExtra(t, addr, n); m != "" {
 			t.Fatal(m)
 		}
-		m := filteredMismatch(t, addr, n)
-		if m == "" {
-			m = aggMismatch(t, addr, n)
+		if m := filteredMismatch(t, addr, n); m != "" {
+			return m
 		}
-		if m == "" {
-			break
-		}
-		select {
-		case <-nu.done:
-			t.Fatalf("new instance: exit status %d (%s):\n%s", nu.exitCode(), m, nu.output())
-		case <-time.After(300 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 2 min: %s", m)
-		}
-	}
-	if err := nu.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := nu.exitCode(); code != 0 {
-		t.Fatalf("new instance: exit status %d:\n%s", code, nu.output())
-	}
+		return aggMismatch(t, addr, n)
+	})
 	t.Logf("exact output; new instance restarts: %q", restarts(nu.output()))
 }
 
@@ -334,28 +316,10 @@ func TestAtLeastOnceKills(t *testing.T) {
 	killRepeatedly(t, dir, script, 3, func(k int) time.Duration { return time.Duration(400+300*k) * time.Millisecond })
 	n := feed.finish(t)
 	e := startEngine(t, dir, "") // resumes the job the kills left recorded
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		m := filteredMissing(t, addr, n)
-		if m == "" {
-			m = aggMismatch(t, addr, n)
+	awaitThenStop(t, e, "final run", func() string {
+		if m := filteredMissing(t, addr, n); m != "" {
+			return m
 		}
-		if m == "" {
-			break
-		}
-		select {
-		case <-e.done:
-			t.Fatalf("engine exited with status %d (%s):\n%s", e.exitCode(), m, e.output())
-		case <-time.After(300 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 2 min: %s", m)
-		}
-	}
-	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := e.exitCode(); code != 0 {
-		t.Fatalf("exit status %d after SIGTERM:\n%s", code, e.output())
-	}
+		return aggMismatch(t, addr, n)
+	})
 }

@@ -3,7 +3,6 @@ package faulttest
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -65,32 +64,12 @@ GROUP BY window_start, window_end;
 	if err := s.WaitJobs(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	err = s.Execute(ctx, "SELECT ws, p0, p1 FROM per_minute;", func(r *session.Result) error {
-		if r.Rows == nil {
-			return nil
-		}
-		for {
-			row, ok, err := r.Rows.Next(ctx)
-			if err != nil || !ok {
-				return err
-			}
-			var vs []string
-			for _, d := range row.Values {
-				vs = append(vs, d.String())
-			}
-			got = append(got, strings.Join(vs, " "))
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(got)
+	got := queryRows(t, ctx, s, "SELECT ws, p0, p1 FROM per_minute;")
 	var want []string
 	for m := range 10 {
 		want = append(want, fmt.Sprintf("2024-01-01 00:%02d:00.000 60 60", m))
 	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("per_minute:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	if got != strings.Join(want, "\n") {
+		t.Fatalf("per_minute:\n%s\nwant\n%s", got, strings.Join(want, "\n"))
 	}
 }

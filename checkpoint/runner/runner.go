@@ -7,7 +7,6 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -182,7 +181,7 @@ func (r *Runner) StopWithSavepoint(ctx context.Context, dir string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("savepoint: %w", err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("savepoint-%s-%d", sanitize(r.spec.JobID), md.ID))
+	path := r.spec.Checkpoints.SavepointDir(dir, r.spec.JobID, md.ID)
 	if err := writeSavepoint(r.spec.State, path, md); err != nil {
 		return "", err
 	}
@@ -777,14 +776,4 @@ func (d *driver) reply(id int64, res result) {
 		}
 		delete(d.waiters, wid)
 	}
-}
-
-func sanitize(s string) string {
-	out := []byte(s)
-	for i, c := range out {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			out[i] = '_'
-		}
-	}
-	return string(out)
 }

@@ -227,11 +227,11 @@ func (s *Session) runJob(id string, jp *jobPlan, cfg checkpoint.Config, resume b
 			return s.tables.Truncate(v.ID, t.Schema.Types(), t.PrimaryKey)
 		}
 	case !jp.restorable:
-		if other := s.sharedSink(id, jp.sinks); other != "" {
+		if table, other := s.sharedSink(id, jp.sinks); other != "" {
 			// Clearing the table would lose the other writer's rows.
 			cfg.Restart.Type = checkpoint.RestartNone
 			if resume {
-				return nil, fmt.Errorf("it reads built-in tables, so it must start from scratch, but its sink table '%s' is also written by job '%s'", other, s.sharedSinkJob(id, other))
+				return nil, fmt.Errorf("it reads built-in tables, so it must start from scratch, but its sink table '%s' is also written by job '%s'", table, other)
 			}
 			break
 		}
@@ -296,30 +296,21 @@ func (s *Session) runJob(id string, jp *jobPlan, cfg checkpoint.Config, resume b
 }
 
 // sharedSink returns the first of sinks that another job (not terminal)
-// also writes, or "".
-func (s *Session) sharedSink(id string, sinks []*connectors.Table) string {
-	for _, t := range sinks {
-		if s.sharedSinkJob(id, t.Name) != "" {
-			return t.Name
-		}
-	}
-	return ""
-}
-
-// sharedSinkJob returns a job other than id, not terminal, that writes
-// table, or "".
-func (s *Session) sharedSinkJob(id, table string) string {
+// also writes, with that job's id, or "", "".
+func (s *Session) sharedSink(id string, sinks []*connectors.Table) (table, job string) {
 	for _, j := range s.cat.Jobs() {
 		if j.ID == id || j.Status.Terminal() {
 			continue
 		}
-		for _, sk := range j.Sinks {
-			if strings.EqualFold(sk, table) {
-				return j.ID
+		for _, t := range sinks {
+			for _, sk := range j.Sinks {
+				if strings.EqualFold(sk, t.Name) {
+					return t.Name, j.ID
+				}
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // finishJob records a job's end in the catalog.

@@ -74,13 +74,8 @@ func (s *Session) absorb(ctx context.Context, rj *runningJob, versions map[uint6
 	}
 	// A completed checkpoint has passed through every operator and been
 	// committed by every sink.
-	if _, err := rj.run.Checkpoint(ctx, false); err != nil && !errors.Is(err, runner.ErrNotRunning) {
-		select {
-		case <-rj.done:
-			return nil // the job ended (FLUSH reports no job failures)
-		default:
-		}
-		return fmt.Errorf("FLUSH: job '%s': %w", rj.id, err)
+	if err := rj.checkpoint(ctx); err != nil {
+		return fmt.Errorf("FLUSH: %w", err)
 	}
 	return nil
 }
@@ -117,14 +112,25 @@ func (s *Session) waitSubscribed(ctx context.Context, rj *runningJob, id uint64)
 // waits until each has completed (jobs that end meanwhile are skipped).
 func (s *Session) Checkpoint(ctx context.Context) error {
 	for _, rj := range s.runningJobs() {
-		if _, err := rj.run.Checkpoint(ctx, false); err != nil && !errors.Is(err, runner.ErrNotRunning) {
-			select {
-			case <-rj.done:
-				continue
-			default:
-			}
-			return fmt.Errorf("checkpoint of job '%s': %w", rj.id, err)
+		if err := rj.checkpoint(ctx); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkpoint takes a checkpoint of rj and waits until its sinks have
+// committed it; a job that ends meanwhile is not an error (FLUSH and
+// Checkpoint report no job failures: WaitJobs does).
+func (rj *runningJob) checkpoint(ctx context.Context) error {
+	_, err := rj.run.Checkpoint(ctx, false)
+	if err == nil || errors.Is(err, runner.ErrNotRunning) {
+		return nil
+	}
+	select {
+	case <-rj.done:
+		return nil
+	default:
+	}
+	return fmt.Errorf("checkpoint of job '%s': %w", rj.id, err)
 }

@@ -389,6 +389,10 @@ func (s *Store) DeletePrefix(prefix []byte) (int, error) {
 	}
 	const chunk = 4096
 	n := 0
+	// Each round starts after the last key of the previous one: seeking
+	// from the prefix again would step over every key deleted so far
+	// (quadratic in the keys), as in deleteStatePrefix.
+	from := prefix
 	for {
 		var keys [][]byte
 		err := s.db.View(func(txn *badger.Txn) error {
@@ -397,7 +401,7 @@ func (s *Store) DeletePrefix(prefix []byte) (int, error) {
 			io.Prefix = prefix
 			it := txn.NewIterator(io)
 			defer it.Close()
-			for it.Seek(prefix); it.ValidForPrefix(prefix) && len(keys) < chunk; it.Next() {
+			for it.Seek(from); it.ValidForPrefix(prefix) && len(keys) < chunk; it.Next() {
 				keys = append(keys, it.Item().KeyCopy(nil))
 			}
 			return nil
@@ -422,5 +426,6 @@ func (s *Store) DeletePrefix(prefix []byte) (int, error) {
 		if len(keys) < chunk {
 			return n, nil
 		}
+		from = append(keys[len(keys)-1], 0) // the smallest key after the last one
 	}
 }

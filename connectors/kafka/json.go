@@ -45,7 +45,7 @@ func (d *jsonDecoder) fill(rec []byte, b *types.Batch, r int) error {
 }
 
 // jsonErr turns format's errors into this package's, whose messages say
-// "invalid JSON" and whose NOT NULL sentinel is errNullInNotNull.
+// "invalid JSON".
 func jsonErr(err error) error {
 	if err == nil {
 		return nil
@@ -56,11 +56,7 @@ func jsonErr(err error) error {
 	}
 	var fe *recformat.FieldError
 	if errors.As(err, &fe) {
-		inner := fe.Err
-		if inner == recformat.ErrNullInNotNull {
-			inner = errNullInNotNull
-		}
-		return &fieldError{fe.Field, inner}
+		return &fieldError{fe.Field, fe.Err}
 	}
 	return err
 }

@@ -2,11 +2,11 @@ package kafka
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
 
+	recformat "github.com/sluicesql/sluice/connectors/format"
 	"github.com/sluicesql/sluice/exec/expr"
 	"github.com/sluicesql/sluice/exec/types"
 )
@@ -27,7 +27,9 @@ func badValue(t types.Type, b []byte) error {
 	return &valueError{typ: t, text: s}
 }
 
-var errNullInNotNull = errors.New("NULL in a NOT NULL column")
+// errNullInNotNull is the shared decoders' sentinel, so JSON and CSV
+// records report a NULL in a NOT NULL column alike.
+var errNullInNotNull = recformat.ErrNullInNotNull
 
 // setText parses b, the text of a non-NULL value, into row r of v. The
 // common types have fast paths; temporal and decimal values go through the

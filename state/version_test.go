@@ -301,12 +301,12 @@ func TestSameTsOverwrite(t *testing.T) {
 	check("same memtable", "v2")
 
 	// Push it out of the memtable with more than a memtable of other keys
-	// (the memtable is 8 MB), all at the same ts.
+	// (stateMemTableSize), all at the same ts.
 	fill := func(base int) {
 		val := bytes.Repeat([]byte{'x'}, 900) // below the value threshold
 		var kv [][]byte
-		for i := range 12_000 {
-			kv = append(kv, append(OperatorNamespace("same", 0, 0), 0, 1, byte(i>>8), byte(i), byte(base)), val)
+		for i := range stateMemTableSize/900 + 2000 {
+			kv = append(kv, append(OperatorNamespace("same", 0, 0), 0, 1, byte(i>>16), byte(i>>8), byte(i), byte(base)), val)
 		}
 		write(kv...)
 	}
@@ -345,7 +345,8 @@ func TestSameTsOverwrite(t *testing.T) {
 // Flatten, which applies the discard ts. It returns the reopened store.
 func compactAll(t testing.TB, s *Store, dir string) *Store {
 	t.Helper()
-	for range 7 {
+	// More L0 tables than stateLevelZeroTables, so Flatten compacts L0.
+	for range stateLevelZeroTables + 2 {
 		wb := s.StateDB().NewWriteBatchAt(s.NextTs())
 		for _, k := range [][]byte{{NSOperator}, {NSOperator, 0xFF}} {
 			if err := wb.Set(k, []byte("x")); err != nil {

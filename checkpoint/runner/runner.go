@@ -51,6 +51,11 @@ type Spec struct {
 	// Logf receives progress messages (restarts, failed checkpoints); nil
 	// discards them.
 	Logf func(format string, args ...any)
+	// OnFinished, when set, is called once the job has finished: its
+	// input has ended and its final checkpoint (with its sinks' commits)
+	// has completed. The job's state is deleted after it returns, before
+	// Wait returns.
+	OnFinished func()
 }
 
 // Runner runs a job with checkpoints and restarts it after failures as its
@@ -202,6 +207,9 @@ func (r *Runner) loop() {
 		err := r.attempt(first)
 		first = false
 		if err == nil {
+			if r.spec.OnFinished != nil {
+				r.spec.OnFinished()
+			}
 			r.cleanup()
 			return
 		}

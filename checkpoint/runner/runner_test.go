@@ -220,6 +220,45 @@ func TestRestartAfterFailureIsExact(t *testing.T) {
 	checkExact(t, c, n)
 }
 
+// TestOnFinishedBeforeCleanup: OnFinished runs once, after the final
+// commit and while the job's checkpoints still exist (state deletion
+// follows it).
+func TestOnFinishedBeforeCleanup(t *testing.T) {
+	st, err := state.Open(t.TempDir(), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := &committed{done: map[string]bool{}}
+	const n = 500
+	dir := t.TempDir()
+	spec := newSpec(t, st, dir, n, -1, c)
+	calls, rowsAtCall, hadCheckpoint := 0, 0, false
+	spec.OnFinished = func() {
+		calls++
+		c.mu.Lock()
+		rowsAtCall = len(c.rows)
+		c.mu.Unlock()
+		md, _, err := spec.Checkpoints.Latest(spec.JobID)
+		hadCheckpoint = err == nil && md != nil
+	}
+	r, err := Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || rowsAtCall != n || !hadCheckpoint {
+		t.Fatalf("OnFinished: %d calls, %d rows committed at the call (want %d), checkpoint present %v",
+			calls, rowsAtCall, n, hadCheckpoint)
+	}
+	if md, _, _ := spec.Checkpoints.Latest(spec.JobID); md != nil {
+		t.Fatalf("checkpoint %d left after Wait", md.ID)
+	}
+	checkExact(t, c, n)
+}
+
 // TestResumeAfterEngineStop: stopping the engine (context cancelled, as at
 // shutdown or a crash) keeps the checkpoints; a new runner with Resume
 // continues from the latest one and the result is exact.

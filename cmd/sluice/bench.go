@@ -194,7 +194,20 @@ func runBenchQuery(ctx context.Context, dir, query string, o benchOpts) (_, _ ti
 	if err != nil {
 		return 0, 0, err
 	}
-	s, err := session.Open(session.Config{StateDir: filepath.Join(dir, "state"), Parallelism: o.parallelism})
+	// The query's time and CPU run until its job has finished (input ended,
+	// final checkpoint committed), not through the deletion of its state
+	// that follows, as Flink's and RisingWave's figures do.
+	var (
+		endMu  sync.Mutex
+		endAt  time.Time
+		endCPU time.Duration
+	)
+	onFinished := func(string) {
+		endMu.Lock()
+		defer endMu.Unlock()
+		endAt, endCPU = time.Now(), cpuTime()
+	}
+	s, err := session.Open(session.Config{StateDir: filepath.Join(dir, "state"), Parallelism: o.parallelism, OnJobFinished: onFinished})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -233,7 +246,12 @@ func runBenchQuery(ctx context.Context, dir, query string, o benchOpts) (_, _ ti
 	if err := s.WaitJobs(ctx); err != nil {
 		return 0, 0, fmt.Errorf("job: %w", err)
 	}
-	return time.Since(start), cpuTime() - cpu0, nil
+	endMu.Lock()
+	defer endMu.Unlock()
+	if endAt.IsZero() {
+		return 0, 0, fmt.Errorf("job: ended without finishing")
+	}
+	return endAt.Sub(start), endCPU - cpu0, nil
 }
 
 // startPeakHeapProfile samples the live heap every 100 ms and keeps, in

@@ -19,6 +19,11 @@ type Config struct {
 	// Settings are initial SET values (for example from a config file);
 	// they are validated like SET.
 	Settings map[string]string
+	// OnJobFinished, when set, is called with a job's id when the job has
+	// processed all its input and committed its results, before its state
+	// is deleted (see runner.Spec.OnFinished). It may be called from
+	// several goroutines at once.
+	OnJobFinished func(id string)
 }
 
 // ResultKind says what a statement returned.

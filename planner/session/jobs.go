@@ -261,6 +261,9 @@ func (s *Session) runJob(id string, jp *jobPlan, cfg checkpoint.Config, resume b
 		Restorable: jp.restorable, Reset: reset, Resume: resume, RecoveryPath: recoveryPath,
 		Logf: func(f string, a ...any) { log.Printf(f, a...) },
 	}
+	if fn := s.cfg.OnJobFinished; fn != nil {
+		spec.OnFinished = func() { fn(id) }
+	}
 	if recoveryPath != "" && !jp.restorable {
 		return nil, fmt.Errorf("'%s' is set but the job reads built-in tables, which cannot be restored from a savepoint", keyRecoveryPath)
 	}

@@ -303,7 +303,9 @@ type regexpExpr struct {
 	args []Expr
 	not  bool
 	re   *regexp.Regexp // constant pattern
+	need string         // a literal every match of re contains ("": none)
 	rc   regexCache
+	memo *memo[bool] // match results for a constant pattern; not shared by clones
 	bufs [2]types.Vector
 }
 
@@ -323,6 +325,7 @@ func Regexp(e, pattern Expr, not bool) (Expr, error) {
 			return nil, err
 		}
 		r.re = re
+		r.need = requiredLiteral(s)
 	}
 	return r, nil
 }
@@ -360,7 +363,9 @@ func (c *regexCache) get(src string) *regexp.Regexp {
 
 func (r *regexpExpr) Type() types.Type { return types.Bool }
 func (r *regexpExpr) children() []Expr { return r.args }
-func (r *regexpExpr) Clone() Expr      { return &regexpExpr{args: cloneAll(r.args), not: r.not, re: r.re} }
+func (r *regexpExpr) Clone() Expr {
+	return &regexpExpr{args: cloneAll(r.args), not: r.not, re: r.re, need: r.need}
+}
 func (r *regexpExpr) String() string {
 	op := " REGEXP "
 	if r.not {
@@ -383,16 +388,31 @@ func (r *regexpExpr) Eval(b *types.Batch, out *types.Vector) error {
 	unionNulls(out, n, s, p)
 	neg := b2i(r.not)
 	o := out.I64[:n]
+	if r.re != nil {
+		if r.memo == nil {
+			r.memo = newMemo[bool]()
+		}
+		for i, v := range s.Str[:n] {
+			if out.IsNull(i) {
+				continue
+			}
+			ok, h, hit := r.memo.get(v)
+			if !hit {
+				ok = (r.need == "" || strings.Contains(v, r.need)) && r.re.MatchString(v)
+				r.memo.put(h, v, ok)
+			}
+			o[i] = b2i(ok) ^ neg
+		}
+		return nil
+	}
 	for i := range o {
 		if out.IsNull(i) {
 			continue
 		}
-		re := r.re
+		re := r.rc.get(p.Str[i])
 		if re == nil {
-			if re = r.rc.get(p.Str[i]); re == nil {
-				out.SetNull(i)
-				continue
-			}
+			out.SetNull(i)
+			continue
 		}
 		o[i] = b2i(re.MatchString(s.Str[i])) ^ neg
 	}

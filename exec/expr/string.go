@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"encoding/binary"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -14,8 +15,8 @@ import (
 const maxStringResult = 64 << 20
 
 func init() {
-	register("UPPER UCASE", 1, 1, strMap(strings.ToUpper, true))
-	register("LOWER LCASE", 1, 1, strMap(strings.ToLower, true))
+	register("UPPER UCASE", 1, 1, buildCase)
+	register("LOWER LCASE", 1, 1, buildCase)
 	register("LTRIM", 1, 1, strMap(func(s string) string { return strings.TrimLeft(s, " ") }, true))
 	register("RTRIM", 1, 1, strMap(func(s string) string { return strings.TrimRight(s, " ") }, true))
 	register("REVERSE", 1, 1, strMap(reverseRunes, true))
@@ -79,6 +80,156 @@ func strMap(fn func(string) string, keepType bool) builder {
 			return nil
 		}), nil
 	}
+}
+
+// buildCase builds UPPER and LOWER. Strings already in the wanted case are
+// returned as they are; the ASCII ones that change are converted into one
+// buffer per batch (which their results share) instead of one allocation
+// each; the others go through strings.ToUpper or ToLower.
+func buildCase(name string, args []Expr) (Expr, error) {
+	a, err := stringArgs(name, args)
+	if err != nil {
+		return nil, err
+	}
+	// The ASCII letters that change.
+	r, conv := newByteRange('A', 'Z'), strings.ToLower
+	if name == "UPPER" || name == "UCASE" {
+		r, conv = newByteRange('a', 'z'), strings.ToUpper
+	}
+	return newFn(name, resultStringType(a[0].Type()), a, func(f *fnExpr, in []*types.Vector, out *types.Vector, n int) error {
+		rows, _ := f.cache.(*[]int32) // the rows to convert into the buffer
+		if rows == nil {
+			rows = new([]int32)
+			f.cache = rows
+		}
+		*rows = (*rows)[:0]
+		size := 0
+		for i, s := range in[0].Str[:n] {
+			ascii, change := r.asciiHas(s)
+			switch {
+			case !ascii:
+				out.Str[i] = conv(s)
+			case change:
+				*rows = append(*rows, int32(i))
+				size += len(s)
+			default:
+				out.Str[i] = s
+			}
+		}
+		if size == 0 {
+			return nil
+		}
+		buf := make([]byte, size)
+		off := 0
+		for _, i := range *rows {
+			off += r.flipCase(buf[off:], in[0].Str[i])
+		}
+		all := string(buf)
+		for _, i := range *rows {
+			k := len(in[0].Str[i])
+			out.Str[i], all = all[:k], all[k:]
+		}
+		return nil
+	}), nil
+}
+
+// byteRange is a range [lo, hi] of ASCII letters (A-Z or a-z) that case
+// tests and conversions look for eight bytes at once: for ASCII bytes b,
+// b + (0x80 - lo) has its top bit set when b >= lo, and b + (0x7f - hi) when
+// b > hi, with no carry into the next byte. Strings shorter than eight bytes
+// are read as two overlapping halves.
+type byteRange struct {
+	lo, hi       byte
+	addLo, addHi uint64 // 0x80 - lo and 0x7f - hi in every byte
+}
+
+const (
+	ones64 = 0x0101010101010101
+	high64 = 0x8080808080808080
+)
+
+func newByteRange(lo, hi byte) byteRange {
+	return byteRange{lo: lo, hi: hi, addLo: (0x80 - uint64(lo)) * ones64, addHi: (0x7f - uint64(hi)) * ones64}
+}
+
+// in64 sets the top bit of each byte of x (all ASCII) in the range.
+func (r *byteRange) in64(x uint64) uint64 {
+	return (x + r.addLo) &^ (x + r.addHi) & high64
+}
+
+// load64 reads the first 8 bytes of s, little-endian.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// loadShort reads s (len(s) < 8) into a word: for 4 to 7 bytes its first
+// and last four bytes, else its bytes.
+func loadShort(s string) uint64 {
+	if n := len(s); n >= 4 {
+		return load32(s) | load32(s[n-4:])<<32
+	}
+	var x uint64
+	for i := 0; i < len(s); i++ {
+		x |= uint64(s[i]) << (8 * i)
+	}
+	return x
+}
+
+func load32(s string) uint64 {
+	_ = s[3]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
+}
+
+// asciiHas reports whether s is ASCII and, if so, whether it has a byte in
+// the range.
+func (r *byteRange) asciiHas(s string) (ascii, has bool) {
+	var all, in uint64
+	if n := len(s); n >= 8 {
+		for i := 0; i < n-8; i += 8 {
+			x := load64(s[i:])
+			all |= x
+			in |= r.in64(x)
+		}
+		x := load64(s[n-8:])
+		all |= x
+		in |= r.in64(x)
+	} else {
+		all = loadShort(s)
+		in = r.in64(all)
+	}
+	if all&high64 != 0 {
+		return false, false
+	}
+	return true, in != 0
+}
+
+// flipCase writes the ASCII string s to dst (len(dst) >= len(s)) with the
+// letters in the range switched to the other case, and returns len(s).
+func (r *byteRange) flipCase(dst []byte, s string) int {
+	n := len(s)
+	flip := func(x uint64) uint64 { return x ^ r.in64(x)>>2 }
+	switch {
+	case n >= 8:
+		for i := 0; i < n-8; i += 8 {
+			binary.LittleEndian.PutUint64(dst[i:], flip(load64(s[i:])))
+		}
+		binary.LittleEndian.PutUint64(dst[n-8:], flip(load64(s[n-8:])))
+	case n >= 4:
+		x := flip(loadShort(s))
+		binary.LittleEndian.PutUint32(dst, uint32(x))
+		binary.LittleEndian.PutUint32(dst[n-4:], uint32(x>>32))
+	default:
+		for i := 0; i < n; i++ {
+			c := s[i]
+			if c-r.lo <= r.hi-r.lo {
+				c ^= 'a' - 'A'
+			}
+			dst[i] = c
+		}
+	}
+	return n
 }
 
 // strToInt builds a one-argument string → INT function.
@@ -485,30 +636,52 @@ func buildRegexpExtract(name string, args []Expr) (Expr, error) {
 	if re != nil {
 		need = requiredLiteral(re.String())
 	}
+	// With a constant pattern and group the result depends on the string
+	// alone: remember it for strings that repeat.
+	useMemo := re != nil && (len(a) == 2 || IsConst(a[2]))
 	f := newFn(name, types.String, a, func(f *fnExpr, in []*types.Vector, out *types.Vector, n int) error {
+		var m *memo[span]
+		if useMemo {
+			if m, _ = f.cache.(*memo[span]); m == nil {
+				m = newMemo[span]()
+				f.cache = m
+			}
+		}
 		for i := 0; i < n; i++ {
 			if out.IsNull(i) {
 				continue
 			}
-			if need != "" && !strings.Contains(in[0].Str[i], need) {
+			s := in[0].Str[i]
+			var h uint64
+			if m != nil {
+				sp, hh, ok := m.get(s)
+				if ok {
+					if sp.lo >= 0 {
+						out.Str[i] = s[sp.lo:sp.hi]
+					} else {
+						setNullAt(out, i)
+					}
+					continue
+				}
+				h = hh
+			}
+			lo, hi := -1, -1
+			if need == "" || strings.Contains(s, need) {
+				group := int64(0)
+				if len(in) == 3 {
+					group = in[2].I64[i]
+				}
+				lo, hi = extractSpan(f.regexFor(in[1], i), s, group)
+			}
+			if m != nil {
+				// Memoized keys are short: their offsets fit an int32.
+				m.put(h, s, span{int32(lo), int32(hi)})
+			}
+			if lo < 0 {
 				setNullAt(out, i)
 				continue
 			}
-			re := f.regexFor(in[1], i)
-			group := int64(0)
-			if len(in) == 3 {
-				group = in[2].I64[i]
-			}
-			if re == nil || group < 0 || group > int64(re.NumSubexp()) {
-				setNullAt(out, i)
-				continue
-			}
-			m := re.FindStringSubmatchIndex(in[0].Str[i])
-			if m == nil || m[2*group] < 0 {
-				setNullAt(out, i)
-				continue
-			}
-			out.Str[i] = in[0].Str[i][m[2*group]:m[2*group+1]]
+			out.Str[i] = s[lo:hi]
 		}
 		return nil
 	})
@@ -516,6 +689,24 @@ func buildRegexpExtract(name string, args []Expr) (Expr, error) {
 		f.aux = re
 	}
 	return f, nil
+}
+
+// span is the byte range [lo, hi) of a memoized result within its input
+// string; lo is -1 when the result is NULL.
+type span struct{ lo, hi int32 }
+
+// extractSpan returns the byte range [lo, hi) of group in re's first match
+// in s, or lo = -1 for NULL: re is nil, nothing matches, the group does not
+// exist or did not take part in the match.
+func extractSpan(re *regexp.Regexp, s string, group int64) (lo, hi int) {
+	if re == nil || group < 0 || group > int64(re.NumSubexp()) {
+		return -1, -1
+	}
+	m := re.FindStringSubmatchIndex(s)
+	if m == nil || m[2*group] < 0 {
+		return -1, -1
+	}
+	return m[2*group], m[2*group+1]
 }
 
 // requiredLiteral returns the longest case-sensitive literal that every
@@ -554,17 +745,54 @@ func buildRegexpReplace(name string, args []Expr) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	need := ""
+	if re != nil {
+		need = requiredLiteral(re.String())
+	}
+	useMemo := re != nil && IsConst(a[2])
 	f := newFn(name, types.String, a, func(f *fnExpr, in []*types.Vector, out *types.Vector, n int) error {
+		var m *memo[replaced]
+		if useMemo {
+			if m, _ = f.cache.(*memo[replaced]); m == nil {
+				m = newMemo[replaced]()
+				f.cache = m
+			}
+		}
 		for i := 0; i < n; i++ {
 			if out.IsNull(i) {
 				continue
 			}
-			re := f.regexFor(in[1], i)
-			if re == nil {
-				setNullAt(out, i)
-				continue
+			s := in[0].Str[i]
+			var h uint64
+			if m != nil {
+				r, hh, ok := m.get(s)
+				if ok {
+					if r.same {
+						out.Str[i] = s
+					} else {
+						out.Str[i] = r.s
+					}
+					continue
+				}
+				h = hh
 			}
-			out.Str[i] = re.ReplaceAllString(in[0].Str[i], in[2].Str[i])
+			r := s // nothing to replace without the required literal
+			if need == "" || strings.Contains(s, need) {
+				re := f.regexFor(in[1], i)
+				if re == nil {
+					setNullAt(out, i)
+					continue
+				}
+				r = re.ReplaceAllString(s, in[2].Str[i])
+			}
+			if m != nil && len(r) <= memoMaxResult {
+				if r == s {
+					m.put(h, s, replaced{same: true})
+				} else {
+					m.put(h, s, replaced{s: r})
+				}
+			}
+			out.Str[i] = r
 		}
 		return nil
 	})
@@ -572,6 +800,13 @@ func buildRegexpReplace(name string, args []Expr) (Expr, error) {
 		f.aux = re
 	}
 	return f, nil
+}
+
+// replaced is a memoized REGEXP_REPLACE result: the input itself (which
+// the memo must not keep) or a string of its own.
+type replaced struct {
+	same bool
+	s    string
 }
 
 // buildSplitIndex: SPLIT_INDEX(s, sep, idx) as in Flink: the idx-th

@@ -621,24 +621,33 @@ func buildDateAdd(name string, args []Expr) (Expr, error) {
 		t.Precision = p
 	}
 	sub := name == "DATE_SUB" || name == "SUBDATE"
+	// A constant interval (a watermark's INTERVAL '4' SECOND) is parsed
+	// once per batch rather than once per row.
+	constN := IsConst(nv)
 	f := newFn(name, t, []Expr{x, nv}, func(_ *fnExpr, in []*types.Vector, out *types.Vector, n int) error {
 		isDate := in[0].Type.Kind == types.KindDate
+		var months, micros int64
+		var ok, parsed bool
 		for i, v := range in[0].I64[:n] {
 			if out.IsNull(i) {
 				continue
 			}
-			months, micros, ok := parseInterval(u, in[1], i)
-			if ok && sub {
-				months, micros = -months, -micros
+			if !constN || !parsed {
+				months, micros, ok = parseInterval(u, in[1], i)
+				if ok && sub {
+					months, micros = -months, -micros
+				}
+				parsed = true
 			}
 			us := v
 			if isDate {
 				us = v * usPerDay
 			}
-			if ok {
-				us, ok = addInterval(us, months, micros)
+			valid := ok
+			if valid {
+				us, valid = addInterval(us, months, micros)
 			}
-			if !ok {
+			if !valid {
 				setNullAt(out, i)
 				continue
 			}

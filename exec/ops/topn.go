@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/exec/types"
@@ -46,8 +47,11 @@ type TopNSpec struct {
 	Now func() time.Time
 }
 
-// DefaultTopNCacheEntries is the default of TopNSpec.CacheEntries.
-const DefaultTopNCacheEntries = 10_000
+// DefaultTopNCacheEntries is the default of TopNSpec.CacheEntries. The
+// cache is bounded by bytes as well (topnCodec is a state.Sizer, so the
+// partitions cached take at most state.DefaultCacheBytes), which is the
+// bound that counts for all but tiny partitions.
+const DefaultTopNCacheEntries = 1_000_000
 
 // Errors of TopN.
 var (
@@ -545,6 +549,21 @@ func (c *topnCodec) Decode(b []byte) (*topnPart, error) {
 	}
 	p.emitted = slices.Clone(p.rows[:min(int64(len(p.rows)), max(c.n, 0))])
 	return p, nil
+}
+
+// Size implements state.Sizer: the memory of a decoded partition (its
+// structs, rows, datums and string bytes; emitted shares the rows' values).
+func (c *topnCodec) Size(p *topnPart) int {
+	const datum = int(unsafe.Sizeof(types.Datum{}))
+	const row = int(unsafe.Sizeof(topnRow{}))
+	n := int(unsafe.Sizeof(topnPart{})) + len(p.key) + row*(cap(p.rows)+cap(p.emitted))
+	for _, r := range p.rows {
+		n += datum * cap(r.vals)
+		for i := range r.vals {
+			n += len(r.vals[i].S)
+		}
+	}
+	return n
 }
 
 func containsSeq(rows []topnRow, seq int64) bool {

@@ -757,9 +757,8 @@ func (k *KeyedState[V]) flushAsync() error {
 	if err != nil {
 		return err
 	}
-	type kv struct{ key, val []byte }
 	var buf []byte // one arena owned by the writer goroutine
-	var ents []kv
+	var ents []stateKV
 	for i := range k.ents {
 		e := &k.ents[i]
 		if e.kn == 0 || e.flags&flagDirty == 0 {
@@ -767,7 +766,7 @@ func (k *KeyedState[V]) flushAsync() error {
 		}
 		start := len(buf)
 		buf = append(append(buf, k.ns...), k.keyOf(int32(i))...)
-		w := kv{key: buf[start:len(buf):len(buf)]}
+		w := stateKV{key: buf[start:len(buf):len(buf)]}
 		if e.flags&flagDeleted == 0 {
 			k.noteWritten(k.keyOf(int32(i)))
 			vstart := len(buf)
@@ -776,6 +775,15 @@ func (k *KeyedState[V]) flushAsync() error {
 		}
 		ents = append(ents, w)
 		e.flags &^= flagDirty
+		if len(buf) >= maxAsyncFlushBytes {
+			// Bound the memory a checkpoint holds encoded: what is beyond
+			// the limit is written now, in the synchronous phase.
+			if err := writeStateKVs(k.st.sdb, ts, ents); err != nil {
+				return err
+			}
+			k.epoch.AddWritten(int64(len(buf)))
+			buf, ents = buf[:0], ents[:0]
+		}
 	}
 	if len(ents) == 0 {
 		return nil
@@ -785,31 +793,44 @@ func (k *KeyedState[V]) flushAsync() error {
 	k.epoch.track(done)
 	db, epoch, written := k.st.sdb, k.epoch, int64(len(buf))
 	go func() {
-		err := func() error {
-			wb := db.NewWriteBatchAt(ts)
-			for _, w := range ents {
-				var err error
-				if w.val == nil {
-					err = wb.Delete(w.key)
-				} else {
-					err = wb.Set(w.key, w.val)
-				}
-				if err != nil {
-					wb.Cancel()
-					return fmt.Errorf("state: write back keyed state: %w", err)
-				}
-			}
-			if err := wb.Flush(); err != nil {
-				return fmt.Errorf("state: write back keyed state: %w", err)
-			}
-			return nil
-		}()
+		err := writeStateKVs(db, ts, ents)
 		if err == nil {
 			epoch.AddWritten(written)
 		}
 		done <- err
 		done <- err
 	}()
+	return nil
+}
+
+// maxAsyncFlushBytes bounds the encoded entries one asynchronous flush
+// hands to its writer goroutine; a flush encoding more writes the excess
+// before returning. An aggregate with huge accumulators (COUNT DISTINCT
+// over millions of values) would otherwise hold a second, encoded copy of
+// its whole cache during every checkpoint.
+const maxAsyncFlushBytes = 16 << 20
+
+// stateKV is a key and its encoded value (nil: a delete) to write.
+type stateKV struct{ key, val []byte }
+
+// writeStateKVs writes kvs to the state database at ts in one write batch.
+func writeStateKVs(db *badger.DB, ts uint64, kvs []stateKV) error {
+	wb := db.NewWriteBatchAt(ts)
+	for _, w := range kvs {
+		var err error
+		if w.val == nil {
+			err = wb.Delete(w.key)
+		} else {
+			err = wb.Set(w.key, w.val)
+		}
+		if err != nil {
+			wb.Cancel()
+			return fmt.Errorf("state: write back keyed state: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("state: write back keyed state: %w", err)
+	}
 	return nil
 }
 

@@ -1,6 +1,9 @@
 package state
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 // TestAsyncFlush: with an asynchronous Epoch, Flush returns before the
 // write-back lands; the checkpoint's state is complete once TakePending's
@@ -65,4 +68,51 @@ func TestAsyncFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustEqualState(t, "restored", scanAll(t, s, ns, start), checkpoint)
+}
+
+// TestAsyncFlushBeyondLimit: a flush encoding more than maxAsyncFlushBytes
+// writes the excess synchronously and the rest in the background; the
+// checkpoint holds every value either way.
+func TestAsyncFlushBeyondLimit(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ns := OperatorNamespace("job-async-big", 1, 0)
+	w1 := s.NextTs()
+	e := NewEpoch(w1)
+	e.SetAsync(true)
+	k := NewKeyedState[[]byte](s, ns, bytesCodec{}, 1000)
+	k.SetEpoch(e)
+	const n, size = 40, 1 << 20 // 40 MiB: two synchronous rounds and a background one
+	val := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i%26)}, size) }
+	for i := range n {
+		kg, key := ikey(i)
+		if err := k.Put(kg, key, val(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := k.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	wait := e.TakePending()
+	if wait == nil {
+		t.Fatal("no background write for the last part")
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.TakeWritten(); got < n*size {
+		t.Fatalf("epoch counted %d bytes written, want at least %d", got, n*size)
+	}
+	k2 := NewKeyedState[[]byte](s, ns, bytesCodec{}, 1000)
+	k2.SetEpoch(NewEpoch(w1))
+	for i := range n {
+		kg, key := ikey(i)
+		got, ok, err := k2.Get(kg, key)
+		if err != nil || !ok || !bytes.Equal(got, val(i)) {
+			t.Fatalf("key %d: present %v, %v, %d bytes", i, ok, err, len(got))
+		}
+	}
 }

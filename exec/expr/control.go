@@ -7,14 +7,44 @@ import (
 )
 
 // caseExpr is a searched CASE: CASE WHEN c1 THEN r1 ... [ELSE e] END.
+//
+// Evaluation decides rows in order: each condition runs only over the rows
+// no earlier condition took (the first over all of them), and each result
+// only over the rows that chose it. A constant result is written straight
+// into its rows; column results are copied from the column. Expressions
+// that cannot compute a subset of rows (see rowsEvaler) run over the whole
+// batch and, if that fails, again over just the rows that need them, so a
+// failure in a branch no row takes never surfaces. When every condition
+// compares one operand with a constant (a simple CASE, or q21's WHEN x =
+// 'a' ... WHEN x = 'b'), the operand is evaluated once and each row finds
+// its branch in an index of the constants (see caseLookup); if moreover
+// every result is a constant or a column, one pass writes them.
 type caseExpr struct {
 	args    []Expr // conditions, then results, then the optional ELSE
 	nw      int
 	hasElse bool
 	t       types.Type
 	bufs    []types.Vector
-	pick    []int32
-	mask    []bool
+	s       caseScratch
+}
+
+// caseScratch is a caseExpr's per-instance working space.
+type caseScratch struct {
+	und  []int32 // rows not yet decided
+	rows []int32 // decided rows by branch: branch k's are rows[off[k]:off[k+1]]
+	off  []int   // nw+2 offsets; branch nw is the ELSE (or NULL)
+	pick []int32 // the lookup's branch per undecided row
+	cnt  []int   // the lookup's per-branch counts and cursors
+	// writeDirect's sources and masks
+	masks, nmasks []int
+	nsrcs         [][]bool
+	nulls         []bool
+	i64s          pickSources[int64]
+	f64s          pickSources[float64]
+	strs          pickSources[string]
+	lk            *caseLookup
+	// lkTried is set once the lookup was looked for (lk nil: not possible).
+	lkTried bool
 }
 
 // Case returns a searched CASE. whens are conditions (BOOLEAN or numeric),
@@ -70,104 +100,600 @@ func (c *caseExpr) String() string {
 }
 
 func (c *caseExpr) Eval(b *types.Batch, out *types.Vector) error {
+	prepare(out, c.t, b.Len())
+	return c.evalSel(b, nil, out)
+}
+
+// evalRows computes the rows sel only (see rowsEvaler).
+func (c *caseExpr) evalRows(b *types.Batch, sel []int32, out *types.Vector) (bool, error) {
+	prepare(out, c.t, b.Len())
+	return true, c.evalSel(b, sel, out)
+}
+
+// evalSel computes the rows sel of b (nil: every row) into out, prepared
+// with b.Len() rows of c.t.
+func (c *caseExpr) evalSel(b *types.Batch, sel []int32, out *types.Vector) error {
 	n := b.Len()
-	if cap(c.pick) < n {
-		c.pick = make([]int32, n)
-		c.mask = make([]bool, n)
+	s := &c.s
+	if sel == nil {
+		s.und = iotaRows(s.und, n)
+	} else {
+		s.und = append(s.und[:0], sel...)
 	}
-	pick, mask := c.pick[:n], c.mask[:n]
-	for i := range pick {
-		pick[i] = -1
+	if len(s.und) == 0 {
+		return nil
 	}
-	undecided := n
-	for w := 0; w < c.nw && undecided > 0; w++ {
-		cond, err := evalArg(c.args[w], b, &c.bufs[w])
-		if err != nil {
-			for i := range mask {
-				mask[i] = pick[i] < 0
-			}
-			if cond, err = evalSubset(c.args[w], b, mask, &c.bufs[w]); err != nil {
-				return err
-			}
+	var err error
+	switch lk := c.lookup(); {
+	case lk == nil:
+		err = c.pickByConds(b, s.und)
+	case c.directResults():
+		if err = c.pickByLookup(lk, b, s.und); err == nil {
+			err = c.writeDirect(b, s.und, out)
 		}
-		cn := nullsOf(cond, n)
-		for i, v := range cond.I64[:n] {
-			if pick[i] < 0 && v != 0 && (cn == nil || !cn[i]) {
-				pick[i] = int32(w)
-				undecided--
-			}
+		return err
+	default:
+		if err = c.pickByLookup(lk, b, s.und); err == nil {
+			c.groupPicked(s.und)
 		}
 	}
-	prepare(out, c.t, n)
-	if undecided > 0 && !c.hasElse {
-		nulls := ensureNulls(out, n)
-		for i, p := range pick {
-			if p < 0 {
-				nulls[i] = true
-			}
-		}
+	if err != nil {
+		return err
 	}
-	branches := c.nw
-	if c.hasElse {
-		branches++
-	}
-	for k := 0; k < branches; k++ {
-		want := int32(k)
-		if k == c.nw {
-			want = -1 // ELSE
-		}
-		any := false
-		for i, p := range pick {
-			mask[i] = p == want
-			any = any || mask[i]
-		}
-		if !any {
+	for k := 0; k <= c.nw; k++ {
+		rows := s.rows[s.off[k]:s.off[k+1]]
+		if len(rows) == 0 {
 			continue
 		}
-		arg := c.nw + k
-		v, err := evalArg(c.args[arg], b, &c.bufs[arg])
-		if err != nil {
-			if v, err = evalSubset(c.args[arg], b, mask, &c.bufs[arg]); err != nil {
-				return err
+		if k == c.nw && !c.hasElse {
+			nulls := ensureNulls(out, n)
+			for _, r := range rows {
+				nulls[r] = true
 			}
+			continue
 		}
-		copyMasked(out, v, mask)
+		if err := fillRows(c.args[c.nw+k], b, rows, &c.bufs[c.nw+k], out); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// copyMasked copies the rows of src selected by mask into out (same type
-// class, same length), NULLs included.
-func copyMasked(out, src *types.Vector, mask []bool) {
-	n := len(mask)
-	switch out.Type.Class() {
-	case types.ClassF64:
-		for i, m := range mask {
-			if m {
-				out.F64[i] = src.F64[i]
+// pickByConds sorts the rows und (consumed) into branches by evaluating
+// the conditions in turn over the rows still undecided.
+func (c *caseExpr) pickByConds(b *types.Batch, und []int32) error {
+	n := b.Len()
+	s := &c.s
+	rows := growInt32(s.rows, len(und))
+	off := append(s.off[:0], 0)
+	p := 0
+	for w := 0; w < c.nw; w++ {
+		if len(und) > 0 {
+			cond, err := evalSelected(c.args[w], b, und, &c.bufs[w])
+			if err != nil {
+				return err
 			}
+			v := cond.I64[:n]
+			j := 0
+			// Each row goes to rows (taken) or back into und (not yet):
+			// p and j never pass the row being read.
+			if cn := nullsOf(cond, n); cn != nil {
+				for _, r := range und {
+					rows[p], und[j] = r, r
+					if v[r] != 0 && !cn[r] {
+						p++
+					} else {
+						j++
+					}
+				}
+			} else {
+				for _, r := range und {
+					rows[p], und[j] = r, r
+					if v[r] != 0 {
+						p++
+					} else {
+						j++
+					}
+				}
+			}
+			und = und[:j]
 		}
+		off = append(off, p)
+	}
+	p += copy(rows[p:], und)
+	s.rows, s.off = rows, append(off, p)
+	return nil
+}
+
+// pickByLookup picks the branch of each row of und (into s.pick, with
+// per-branch counts in s.cnt[1:]) with one evaluation of the lookup's
+// operand and one index probe per row.
+func (c *caseExpr) pickByLookup(lk *caseLookup, b *types.Batch, und []int32) error {
+	n := b.Len()
+	x, err := evalSelected(lk.x, b, und, &c.bufs[0])
+	if err != nil {
+		return err
+	}
+	s := &c.s
+	pick := growInt32(s.pick, len(und))
+	cnt := growInt(s.cnt, c.nw+2)
+	clear(cnt)
+	xn := nullsOf(x, n)
+	miss := int32(c.nw) // no WHEN matches: the ELSE
+	switch x.Type.Class() {
 	case types.ClassStr:
-		for i, m := range mask {
-			if m {
-				out.Str[i] = src.Str[i]
+		vals := x.Str[:n]
+		for j, r := range und {
+			k := miss
+			if xn == nil || !xn[r] {
+				if f := lk.strs.find(vals[r]); f >= 0 {
+					k = f
+				}
 			}
+			pick[j] = k
+			cnt[k+1]++
+		}
+	case types.ClassF64:
+		vals := x.F64[:n]
+		for j, r := range und {
+			k := miss
+			if xn == nil || !xn[r] {
+				if f := lk.f64s.find(vals[r]); f >= 0 {
+					k = f
+				}
+			}
+			pick[j] = k
+			cnt[k+1]++
 		}
 	default:
-		for i, m := range mask {
-			if m {
-				out.I64[i] = src.I64[i]
+		vals := x.I64[:n]
+		for j, r := range und {
+			k := miss
+			if xn == nil || !xn[r] {
+				if f := lk.i64s.find(vals[r]); f >= 0 {
+					k = f
+				}
+			}
+			pick[j] = k
+			cnt[k+1]++
+		}
+	}
+	s.pick, s.cnt = pick, cnt
+	return nil
+}
+
+// groupPicked sorts the rows und into branches by the lookup's picks (a
+// counting sort).
+func (c *caseExpr) groupPicked(und []int32) {
+	s := &c.s
+	cnt, pick := s.cnt, s.pick
+	for k := 1; k < len(cnt); k++ {
+		cnt[k] += cnt[k-1]
+	}
+	off := append(s.off[:0], cnt...)
+	rows := growInt32(s.rows, len(und))
+	for j, r := range und {
+		k := pick[j]
+		rows[cnt[k]] = r
+		cnt[k]++
+	}
+	s.rows, s.off = rows, off
+}
+
+// directResults reports whether every result is a literal or a column, or
+// absent (no ELSE).
+func (c *caseExpr) directResults() bool {
+	for _, a := range c.args[c.nw:] {
+		switch a.(type) {
+		case *litExpr, *colExpr:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Single-value sources for constant results in writeDirect.
+var (
+	falseOne = []bool{false}
+	trueOne  = []bool{true}
+)
+
+// writeDirect writes the picked results of rows und into out in one pass,
+// when every result is a constant or a column: each branch is a source
+// slice, read at the row (a column) or at 0 (a constant, a one-value
+// slice), so the pass has no branch per row.
+func (c *caseExpr) writeDirect(b *types.Batch, und []int32, out *types.Vector) error {
+	n := b.Len()
+	s := &c.s
+	nb := c.nw + 1
+	s.masks = growInt(s.masks, nb)
+	s.nmasks = growInt(s.nmasks, nb)
+	if cap(s.nsrcs) < nb {
+		s.nsrcs = make([][]bool, nb)
+	}
+	nsrcs := s.nsrcs[:nb]
+	mayNull, colNulls := false, false
+	var err error
+	switch c.t.Class() {
+	case types.ClassF64:
+		err = directSources(c, b, &s.f64s, func(v *types.Vector) []float64 { return v.F64 },
+			func(d types.Datum) float64 { return d.F })
+	case types.ClassStr:
+		err = directSources(c, b, &s.strs, func(v *types.Vector) []string { return v.Str },
+			func(d types.Datum) string { return d.S })
+	default:
+		err = directSources(c, b, &s.i64s, func(v *types.Vector) []int64 { return v.I64 },
+			func(d types.Datum) int64 { return d.I })
+	}
+	if err != nil {
+		return err
+	}
+	// NULL sources: a NULL constant, no ELSE, a column with NULLs.
+	for k := 0; k < nb; k++ {
+		nsrcs[k], s.nmasks[k] = falseOne, 0
+		var a Expr
+		if k < c.nw || c.hasElse {
+			a = c.args[c.nw+k]
+		}
+		switch x := a.(type) {
+		case nil:
+			nsrcs[k], mayNull = trueOne, true
+		case *litExpr:
+			if x.d.Null {
+				nsrcs[k], mayNull = trueOne, true
+			}
+		case *colExpr:
+			v, _ := x.column(b) // checked by directSources
+			if vn := nullsOf(v, n); vn != nil {
+				nsrcs[k], s.nmasks[k], mayNull, colNulls = vn, -1, true, true
 			}
 		}
 	}
-	if sn := nullsOf(src, n); sn != nil {
-		nulls := ensureNulls(out, n)
-		for i, m := range mask {
-			if m && sn[i] {
-				nulls[i] = true
+	pick, nmasks := s.pick[:len(und)], s.nmasks[:nb]
+	switch c.t.Class() {
+	case types.ClassF64:
+		writeByPick(out.F64[:n], und, pick, s.f64s.srcs, s.masks)
+	case types.ClassStr:
+		writeByPick(out.Str[:n], und, pick, s.strs.srcs, s.masks)
+	default:
+		writeByPick(out.I64[:n], und, pick, s.i64s.srcs, s.masks)
+	}
+	if !mayNull {
+		return nil
+	}
+	// Flags go to scratch first so that out gets a null slice only when
+	// some row is NULL.
+	s.nulls = growBool(s.nulls, n)
+	flags := s.nulls
+	some := false
+	for j, r := range und {
+		k := pick[j]
+		isNull := nsrcs[k][int(r)&nmasks[k]]
+		flags[r] = isNull
+		some = some || isNull
+	}
+	if !some {
+		return nil
+	}
+	nulls := ensureNulls(out, n)
+	for _, r := range und {
+		if flags[r] {
+			nulls[r] = true
+			if colNulls {
+				clearSlot(out, int(r))
 			}
 		}
 	}
+	return nil
+}
+
+// pickSources holds writeDirect's value sources of one class.
+type pickSources[T any] struct {
+	srcs [][]T
+	one  []T // constants' values
+}
+
+// directSources sets up the value sources of c's results (and s.masks):
+// a column is read at the row, a constant (NULL: the zero value) at 0.
+func directSources[T any](c *caseExpr, b *types.Batch, ps *pickSources[T],
+	vals func(*types.Vector) []T, val func(types.Datum) T) error {
+	nb := c.nw + 1
+	if cap(ps.srcs) < nb {
+		ps.srcs, ps.one = make([][]T, nb), make([]T, nb)
+	}
+	ps.srcs, ps.one = ps.srcs[:nb], ps.one[:nb]
+	var zero T
+	for k := 0; k < nb; k++ {
+		var a Expr
+		if k < c.nw || c.hasElse {
+			a = c.args[c.nw+k]
+		}
+		c.s.masks[k] = 0
+		ps.one[k] = zero
+		ps.srcs[k] = ps.one[k : k+1]
+		switch x := a.(type) {
+		case *litExpr:
+			if !x.d.Null {
+				ps.one[k] = val(x.d)
+			}
+		case *colExpr:
+			v, err := x.column(b)
+			if err != nil {
+				return err
+			}
+			ps.srcs[k], c.s.masks[k] = vals(v), -1
+		}
+	}
+	return nil
+}
+
+// writeByPick sets o[r] for the rows und from their picked source.
+func writeByPick[T any](o []T, und, pick []int32, srcs [][]T, masks []int) {
+	for j, r := range und {
+		k := pick[j]
+		o[r] = srcs[k][int(r)&masks[k]]
+	}
+}
+
+// caseLookup serves a CASE whose conditions all test one operand for
+// equality with constants (CASE x WHEN 'a' THEN ... WHEN 'b' ..., or
+// WHEN x = 1 ... WHEN x = 2 ...): the operand is evaluated once and each
+// row finds its branch in an index of the constants (the first WHEN of
+// equal constants wins; a NULL operand matches none). It remembers the
+// nodes it was built from so that a rewritten tree is noticed.
+type caseLookup struct {
+	x     Expr // the operand, as in the first condition
+	conds []*cmpExpr
+	args  [][2]Expr
+	strs  *strIndex
+	i64s  *numIndex[int64]
+	f64s  *numIndex[float64]
+}
+
+// lookup returns c's lookup, or nil when its conditions do not fit one.
+func (c *caseExpr) lookup() *caseLookup {
+	s := &c.s
+	if s.lk != nil && !s.lk.matches(c) {
+		s.lk, s.lkTried = nil, false
+	}
+	if !s.lkTried {
+		s.lk, s.lkTried = newCaseLookup(c), true
+	}
+	return s.lk
+}
+
+func (lk *caseLookup) matches(c *caseExpr) bool {
+	for w, cmp := range lk.conds {
+		if c.args[w] != Expr(cmp) || cmp.args[0] != lk.args[w][0] || cmp.args[1] != lk.args[w][1] {
+			return false
+		}
+	}
+	return true
+}
+
+func newCaseLookup(c *caseExpr) *caseLookup {
+	if c.nw < 2 {
+		return nil
+	}
+	lk := &caseLookup{}
+	var key string
+	var mode cmpMode
+	var ks []types.Datum
+	for w := 0; w < c.nw; w++ {
+		cmp, ok := c.args[w].(*cmpExpr)
+		if !ok || (cmp.op != opEQ && cmp.op != opNullEQ) {
+			return nil
+		}
+		x, k, _, ok := cmp.constOperand()
+		if !ok {
+			return nil
+		}
+		if w == 0 {
+			if !Deterministic(x) {
+				return nil
+			}
+			lk.x, key, mode = x, cseKey(x), cmp.mode
+		} else if cmp.mode != mode || cseKey(x) != key {
+			return nil
+		}
+		lk.conds = append(lk.conds, cmp)
+		lk.args = append(lk.args, [2]Expr{cmp.args[0], cmp.args[1]})
+		ks = append(ks, k)
+	}
+	ids := make([]int32, len(ks))
+	for i := range ids {
+		ids[i] = int32(i)
+	}
+	switch mode {
+	case cmpStr:
+		vals := make([]string, len(ks))
+		for i, k := range ks {
+			vals[i] = k.S
+		}
+		lk.strs = newStrIndex(vals, ids)
+	case cmpF64:
+		vals := make([]float64, len(ks))
+		for i, k := range ks {
+			vals[i] = k.F
+		}
+		lk.f64s = newNumIndex(vals, ids)
+	default:
+		vals := make([]int64, len(ks))
+		for i, k := range ks {
+			vals[i] = k.I
+		}
+		lk.i64s = newNumIndex(vals, ids)
+	}
+	return lk
+}
+
+// rowsEvaler is implemented by nodes that can compute just some rows of a
+// batch, for CASE branches and conditions that only some rows reach.
+type rowsEvaler interface {
+	// evalRows resets out to b.Len() rows of the node's type and computes
+	// the rows sel (ascending, fewer than b.Len()); out's other rows hold
+	// unspecified values. Errors are those of the rows sel. It reports
+	// false, having evaluated nothing, when this node cannot.
+	evalRows(b *types.Batch, sel []int32, out *types.Vector) (bool, error)
+}
+
+// evalSelected evaluates e at the rows sel of b (ascending) and returns a
+// vector of b.Len() rows whose rows sel hold e's values (the others are
+// unspecified). Columns and literals are returned in place; a node that
+// cannot compute a subset runs over the whole batch and, if that fails,
+// again over just the rows sel, so only their errors surface.
+func evalSelected(e Expr, b *types.Batch, sel []int32, buf *types.Vector) (*types.Vector, error) {
+	n := b.Len()
+	if len(sel) < n {
+		switch x := e.(type) {
+		case *colExpr:
+			return x.column(b)
+		case *litExpr:
+			return x.broadcast(n), nil
+		case rowsEvaler:
+			if ok, err := x.evalRows(b, sel, buf); ok {
+				if err != nil {
+					return nil, err
+				}
+				return buf, nil
+			}
+		}
+	}
+	v, err := evalArg(e, b, buf)
+	if err == nil || len(sel) == n {
+		return v, err
+	}
+	mask := make([]bool, n)
+	for _, r := range sel {
+		mask[r] = true
+	}
+	return evalSubset(e, b, mask, buf)
+}
+
+// fillRows writes e's values at the rows of b listed in rows into out
+// (b.Len() rows of e's class): a constant directly, anything else through
+// evalSelected into buf.
+func fillRows(e Expr, b *types.Batch, rows []int32, buf, out *types.Vector) error {
+	if d, ok := LitValue(e); ok {
+		fillConst(out, d, rows)
+		return nil
+	}
+	v, err := evalSelected(e, b, rows, buf)
+	if err != nil {
+		return err
+	}
+	gatherRows(out, v, rows)
+	return nil
+}
+
+// fillConst writes d into the rows of out (prepared: zero and not NULL).
+func fillConst(out *types.Vector, d types.Datum, rows []int32) {
+	if d.Null {
+		nulls := ensureNulls(out, out.Len())
+		for _, r := range rows {
+			nulls[r] = true
+		}
+		return
+	}
+	switch out.Type.Class() {
+	case types.ClassF64:
+		o, x := out.F64, d.F
+		for _, r := range rows {
+			o[r] = x
+		}
+	case types.ClassStr:
+		o, x := out.Str, d.S
+		for _, r := range rows {
+			o[r] = x
+		}
+	default:
+		o, x := out.I64, d.I
+		for _, r := range rows {
+			o[r] = x
+		}
+	}
+}
+
+// gatherRows copies the rows of src listed in rows into out (same class),
+// NULLs included.
+func gatherRows(out, src *types.Vector, rows []int32) {
+	n := out.Len()
+	switch out.Type.Class() {
+	case types.ClassF64:
+		o, x := out.F64, src.F64[:n]
+		for _, r := range rows {
+			o[r] = x[r]
+		}
+	case types.ClassStr:
+		o, x := out.Str, src.Str[:n]
+		for _, r := range rows {
+			o[r] = x[r]
+		}
+	default:
+		o, x := out.I64, src.I64[:n]
+		for _, r := range rows {
+			o[r] = x[r]
+		}
+	}
+	sn := nullsOf(src, n)
+	if sn == nil {
+		return
+	}
+	var nulls []bool
+	for _, r := range rows {
+		if sn[r] {
+			if nulls == nil {
+				nulls = ensureNulls(out, n)
+			}
+			nulls[r] = true
+			clearSlot(out, int(r))
+		}
+	}
+}
+
+// clearSlot zeroes row i's value (a NULL row holds the zero value).
+func clearSlot(v *types.Vector, i int) {
+	switch v.Type.Class() {
+	case types.ClassF64:
+		v.F64[i] = 0
+	case types.ClassStr:
+		v.Str[i] = ""
+	default:
+		v.I64[i] = 0
+	}
+}
+
+// iotaRows returns 0, 1, ..., n-1 in s's storage.
+func iotaRows(s []int32, n int) []int32 {
+	s = growInt32(s, n)
+	for i := range s {
+		s[i] = int32(i)
+	}
+	return s
+}
+
+// growInt32 returns s resized to n, reallocated if too small (contents
+// unspecified).
+func growInt32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n, n+n/4)
+	}
+	return s[:n]
+}
+
+func growBool(s []bool, n int) []bool {
+	if cap(s) < n {
+		return make([]bool, n)
+	}
+	return s[:n]
+}
+
+func growInt(s []int, n int) []int {
+	if cap(s) < n {
+		return make([]int, n)
+	}
+	return s[:n]
 }
 
 // coalesceExpr returns its first non-NULL argument.
@@ -176,12 +702,13 @@ type coalesceExpr struct {
 	args []Expr
 	t    types.Type
 	bufs []types.Vector
-	mask []bool
+	rem  []int32 // rows still NULL
 }
 
 // Coalesce returns COALESCE(args...): the first non-NULL argument, of the
 // arguments' common type. Later arguments are evaluated only while some
-// row is still NULL.
+// row is still NULL, and only over those rows where they can be (see
+// rowsEvaler).
 func Coalesce(args ...Expr) (Expr, error) { return newCoalesce("COALESCE", args) }
 
 func newCoalesce(name string, args []Expr) (Expr, error) {
@@ -205,35 +732,70 @@ func (c *coalesceExpr) String() string { return callString(c.name, c.args) }
 func (c *coalesceExpr) Eval(b *types.Batch, out *types.Vector) error {
 	n := b.Len()
 	prepare(out, c.t, n)
-	nulls := ensureNulls(out, n)
-	for i := range nulls {
-		nulls[i] = true
-	}
-	if cap(c.mask) < n {
-		c.mask = make([]bool, n)
-	}
-	mask := c.mask[:n]
-	remaining := n
+	c.rem = iotaRows(c.rem, n)
+	rem := c.rem
 	for k, arg := range c.args {
-		if remaining == 0 {
+		if len(rem) == 0 {
 			break
 		}
-		v, err := evalArg(arg, b, &c.bufs[k])
-		if err != nil {
-			copy(mask, nulls)
-			if v, err = evalSubset(arg, b, mask, &c.bufs[k]); err != nil {
-				return err
+		if d, ok := LitValue(arg); ok {
+			if !d.Null {
+				fillConst(out, d, rem)
+				rem = rem[:0]
 			}
+			continue
+		}
+		v, err := evalSelected(arg, b, rem, &c.bufs[k])
+		if err != nil {
+			return err
 		}
 		vn := nullsOf(v, n)
-		for i := range mask {
-			mask[i] = nulls[i] && (vn == nil || !vn[i])
-			if mask[i] {
-				nulls[i] = false
-				remaining--
+		if vn == nil {
+			gatherRows(out, v, rem)
+			rem = rem[:0]
+			break
+		}
+		// Rows where v is NULL stay in rem; j never passes the row read.
+		j := 0
+		switch c.t.Class() {
+		case types.ClassF64:
+			o, x := out.F64, v.F64[:n]
+			for _, r := range rem {
+				rem[j] = r
+				if vn[r] {
+					j++
+				} else {
+					o[r] = x[r]
+				}
+			}
+		case types.ClassStr:
+			o, x := out.Str, v.Str[:n]
+			for _, r := range rem {
+				rem[j] = r
+				if vn[r] {
+					j++
+				} else {
+					o[r] = x[r]
+				}
+			}
+		default:
+			o, x := out.I64, v.I64[:n]
+			for _, r := range rem {
+				rem[j] = r
+				if vn[r] {
+					j++
+				} else {
+					o[r] = x[r]
+				}
 			}
 		}
-		copyMasked(out, v, mask)
+		rem = rem[:j]
+	}
+	if len(rem) > 0 {
+		nulls := ensureNulls(out, n)
+		for _, r := range rem {
+			nulls[r] = true
+		}
 	}
 	return nil
 }
@@ -293,9 +855,9 @@ type inExpr struct {
 	// Constant lists are precomputed.
 	constList bool
 	hasNull   bool
-	i64s      map[int64]struct{}
-	f64s      map[float64]struct{}
-	strs      map[string]struct{}
+	i64s      *numIndex[int64]
+	f64s      *numIndex[float64]
+	strs      *strIndex
 	bufs      []types.Vector
 }
 
@@ -320,7 +882,9 @@ func In(e Expr, list []Expr, not bool) (Expr, error) {
 		}
 	}
 	if in.constList {
-		in.i64s, in.f64s, in.strs = map[int64]struct{}{}, map[float64]struct{}{}, map[string]struct{}{}
+		var i64s []int64
+		var f64s []float64
+		var strs []string
 		for i, x := range all[1:] {
 			d, err := constValue(x)
 			if err != nil {
@@ -331,13 +895,16 @@ func In(e Expr, list []Expr, not bool) (Expr, error) {
 			case d.Null:
 				in.hasNull = true
 			case d.Type.Class() == types.ClassF64:
-				in.f64s[d.F] = struct{}{}
+				f64s = append(f64s, d.F)
 			case d.Type.Class() == types.ClassStr:
-				in.strs[d.S] = struct{}{}
+				strs = append(strs, d.S)
 			default:
-				in.i64s[d.I] = struct{}{}
+				i64s = append(i64s, d.I)
 			}
 		}
+		in.i64s = newNumIndex(i64s, make([]int32, len(i64s)))
+		in.f64s = newNumIndex(f64s, make([]int32, len(f64s)))
+		in.strs = newStrIndex(strs, make([]int32, len(strs)))
 	}
 	return in, nil
 }
@@ -392,19 +959,19 @@ func (e *inExpr) Eval(b *types.Batch, out *types.Vector) error {
 	if e.constList {
 		switch v.Type.Class() {
 		case types.ClassF64:
+			idx := e.f64s
 			for i, x := range v.F64[:n] {
-				_, ok := e.f64s[x]
-				found[i] = b2i(ok)
+				found[i] = b2i(idx.find(x) >= 0)
 			}
 		case types.ClassStr:
+			idx := e.strs
 			for i, x := range v.Str[:n] {
-				_, ok := e.strs[x]
-				found[i] = b2i(ok)
+				found[i] = b2i(idx.find(x) >= 0)
 			}
 		default:
+			idx := e.i64s
 			for i, x := range v.I64[:n] {
-				_, ok := e.i64s[x]
-				found[i] = b2i(ok)
+				found[i] = b2i(idx.find(x) >= 0)
 			}
 		}
 		e.finish(out, v, nil, n)
@@ -442,10 +1009,69 @@ func (e *inExpr) Eval(b *types.Batch, out *types.Vector) error {
 	return nil
 }
 
+// evalRows computes a constant list's rows sel only (see rowsEvaler).
+func (e *inExpr) evalRows(b *types.Batch, sel []int32, out *types.Vector) (bool, error) {
+	if !e.constList {
+		return false, nil
+	}
+	n := b.Len()
+	v, err := evalSelected(e.args[0], b, sel, &e.bufs[0])
+	if err != nil {
+		return true, err
+	}
+	prepare(out, types.Bool, n)
+	o := out.I64[:n]
+	switch v.Type.Class() {
+	case types.ClassF64:
+		idx, x := e.f64s, v.F64[:n]
+		for _, i := range sel {
+			o[i] = b2i(idx.find(x[i]) >= 0)
+		}
+	case types.ClassStr:
+		idx, x := e.strs, v.Str[:n]
+		for _, i := range sel {
+			o[i] = b2i(idx.find(x[i]) >= 0)
+		}
+	default:
+		idx, x := e.i64s, v.I64[:n]
+		for _, i := range sel {
+			o[i] = b2i(idx.find(x[i]) >= 0)
+		}
+	}
+	vn := nullsOf(v, n)
+	neg := b2i(e.not)
+	if vn == nil && !e.hasNull {
+		if neg != 0 {
+			for _, i := range sel {
+				o[i] ^= 1
+			}
+		}
+		return true, nil
+	}
+	nulls := ensureNulls(out, n)
+	for _, i := range sel {
+		if (vn != nil && vn[i]) || (o[i] == 0 && e.hasNull) {
+			nulls[i] = true
+			o[i] = 0
+		} else {
+			o[i] ^= neg
+		}
+	}
+	return true, nil
+}
+
 // finish turns found flags into the three-valued result.
 func (e *inExpr) finish(out, v *types.Vector, sawNull []bool, n int) {
 	o := out.I64[:n]
 	vn := nullsOf(v, n)
+	if vn == nil && !e.hasNull && sawNull == nil {
+		if e.not {
+			for i := range o {
+				o[i] ^= 1
+			}
+		}
+		return
+	}
 	var nulls []bool
 	if vn != nil || e.hasNull || sawNull != nil {
 		nulls = ensureNulls(out, n)

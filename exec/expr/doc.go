@@ -74,9 +74,11 @@
 //     compared with or added to a number is a type error ("cannot compare
 //     VARCHAR with INT"); use CAST.
 //   - AND, OR, NOT, XOR accept BOOLEAN and numbers (nonzero = true). Both
-//     sides of AND/OR, and every branch of CASE/IF/COALESCE that some row
-//     selects, are evaluated over the whole batch; if that fails (an
-//     overflow), the failing side is re-evaluated on just the rows that
+//     sides of AND/OR are evaluated over the whole batch. CASE and COALESCE
+//     evaluate each WHEN and branch over just the rows that reach it when
+//     the expression can (comparisons, IN, CASE, constants, columns), else
+//     over the whole batch. If a whole-batch evaluation fails (an
+//     overflow), the failing part is re-evaluated on just the rows that
 //     need it, so guards like `x < 1000000 AND x * x > y` or CASE WHEN x <
 //     1000000 THEN x * x END behave as if evaluated row by row.
 //   - CASE, COALESCE, IF, IFNULL, IN, GREATEST, LEAST use the common type of

@@ -36,8 +36,9 @@ func (t JoinType) String() string {
 	return fmt.Sprintf("JoinType(%d)", t)
 }
 
-// DefaultJoinCacheEntries is the number of join keys per side a Join keeps
-// decoded in memory when JoinSpec.CacheEntries is not set.
+// DefaultJoinCacheEntries is the number of chunks of join keys' rows per
+// side a Join keeps decoded in memory when JoinSpec.CacheEntries is not
+// set.
 const DefaultJoinCacheEntries = 100_000
 
 // Join errors.
@@ -65,8 +66,9 @@ type JoinSpec struct {
 	// equal (a NULL key never matches) and Residual is TRUE. It must be
 	// deterministic, or retractions will not cancel what was emitted.
 	Residual expr.Expr
-	// CacheEntries is the number of join keys per side kept decoded in
-	// memory when state is kept in a state store (0: DefaultJoinCacheEntries).
+	// CacheEntries is the number of chunks of join keys' rows (most keys
+	// have one) per side kept decoded in memory when state is kept in a
+	// state store (0: DefaultJoinCacheEntries).
 	CacheEntries int
 	// StateTTL is table.exec.state.ttl: a side's rows of a join key not
 	// accessed for longer may be dropped (see agg_ttl.go); 0 keeps them
@@ -164,13 +166,17 @@ func (s *JoinSpec) OutTypes() []types.Type {
 // drop them. Output batches hold up to types.DefaultBatchSize rows; one
 // is sent whenever it is full and at the end of every ProcessInput.
 //
-// State. With a state store (TaskContext.State) each side's entries live
-// in a state.KeyedState under exec.StateNamespace followed by 'L' or 'R',
-// cached up to Spec.CacheEntries keys per side, in the key group the Hash
-// exchange routes the key by (exec.KeyGroup of exec.HashColumns over the
-// key columns); Snapshot flushes both. Otherwise, or when Open was not
-// called, state lives in memory (joinMapState). See join_state.go for the
-// layout of an entry.
+// State. With a state store (TaskContext.State) each side's rows of a key
+// live in a state.KeyedState under exec.StateNamespace followed by 'L' or
+// 'R', as chunks of bounded size, the first of which (the head) also says
+// how many there are (join_chunk.go): adding a row reads at most the
+// head, never the key's other rows, and a write-back writes only the
+// chunks that changed. They are cached up to Spec.CacheEntries chunks per
+// side, in the key group the Hash exchange routes the key by
+// (exec.KeyGroup of exec.HashColumns over the key columns); Snapshot
+// flushes both sides. Otherwise, or when Open was not called, state lives
+// in memory (joinMapState), one chunk per key and side. See join_rows.go
+// for the layout of a chunk.
 //
 // Errors (a malformed batch, a failing residual, a state store failure)
 // fail ProcessInput and may leave the state partly updated: the job is
@@ -206,6 +212,8 @@ type Join struct {
 	sel       []int32 // matching rows of an entry
 	trans     []int32 // rows of sel whose match count went 0↔1
 	exp       []int32 // rows repeated by their count
+	later     []joinLater
+	laterRows []int32
 }
 
 // joinSide is the state and plan of one input.
@@ -431,58 +439,27 @@ func (k *joinKeyRef) group(maxPar int) int {
 // add handles the addition of row i of input in (non-NULL key k, row hash
 // rh).
 func (j *Join) add(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) error {
-	me, ot := &j.sides[in], &j.sides[1-in]
-	var matched int64
-	oe, ok, err := j.getEntry(1-in, k, false)
+	me := &j.sides[in]
+	matched, err := j.probe(in, b, i, k, true)
 	if err != nil {
-		return fmt.Errorf("read %s state: %w", joinSideName(1-in), err)
+		return err
 	}
-	if ok {
-		sel, err := j.matching(in, b, i, oe)
-		if err != nil {
-			return err
-		}
-		ol := &ot.lay
-		trans := j.trans[:0]
-		for _, r := range sel {
-			matched += oe.count(ol, int(r))
-			// A stored row of an outer (or semi/anti left) side getting
-			// its first match.
-			if ol.tracked && oe.addMatches(ol, int(r), 1) == 1 {
-				trans = append(trans, r)
-			}
-		}
-		j.trans = trans
-		if ol.tracked && len(sel) > 0 {
-			if err := j.state.put(1-in, k, oe); err != nil {
-				return fmt.Errorf("write %s state: %w", joinSideName(1-in), err)
-			}
-		}
-		switch {
-		case j.semiAnti && in == 1:
-			op := types.Insert
-			if j.Spec.Type == AntiJoin {
-				op = types.Delete
-			}
-			err = j.emitStored(op, 0, oe, trans)
-		case j.semiAnti:
-			// A left row: only its match count matters.
-		default:
-			if err = j.emitStored(types.Delete, 1-in, oe, trans); err == nil {
-				err = j.emitJoined(types.Insert, in, b, i, oe, sel)
-			}
-		}
-		if err != nil {
-			return err
+	if j.ttl.enabled() {
+		// Expired rows are dropped before the row joins them.
+		if _, err := j.chunkCount(in, k, true); err != nil {
+			return fmt.Errorf("read %s state: %w", joinSideName(in), err)
 		}
 	}
-
-	e, err := j.getOrNewEntry(in, k)
+	c, e, err := j.state.tail(in, k, b, i)
 	if err != nil {
 		return fmt.Errorf("read %s state: %w", joinSideName(in), err)
 	}
 	e.addInput(&me.lay, b, i, rh, matched)
-	if err := j.state.put(in, k, e); err != nil {
+	err = j.state.put(in, k, c, e)
+	if err == nil && j.ttl.enabled() {
+		err = j.state.touch(in, k, j.now)
+	}
+	if err != nil {
 		return fmt.Errorf("write %s state: %w", joinSideName(in), err)
 	}
 
@@ -504,35 +481,11 @@ func (j *Join) add(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) erro
 // retract handles the retraction of row i of input in (non-NULL key k,
 // row hash rh). A row that is not in state is ignored.
 func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) error {
-	me, ot := &j.sides[in], &j.sides[1-in]
-	e, ok, err := j.getEntry(in, k, true)
-	if err != nil {
-		return fmt.Errorf("read %s state: %w", joinSideName(in), err)
+	me := &j.sides[in]
+	found, storedMatches, err := j.removeRow(in, b, i, k, rh)
+	if err != nil || !found {
+		return err
 	}
-	if !ok {
-		return nil
-	}
-	ml := &me.lay
-	r := e.find(ml, b, i, rh)
-	if r < 0 {
-		return nil
-	}
-	storedMatches := e.matches(ml, r)
-	if e.count(ml, r) > 1 {
-		e.words[r*ml.stride+joinWCount]--
-		err = j.state.put(in, k, e)
-	} else {
-		e.remove(ml, r)
-		if e.n == 0 {
-			err = j.state.del(in, k)
-		} else {
-			err = j.state.put(in, k, e)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("write %s state: %w", joinSideName(in), err)
-	}
-
 	if j.semiAnti && in == 0 {
 		// The stored match count says whether the left row was emitted.
 		if (j.Spec.Type == SemiJoin) == (storedMatches > 0) {
@@ -540,44 +493,9 @@ func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) 
 		}
 		return nil
 	}
-
-	var matched int64
-	oe, ok, err := j.getEntry(1-in, k, false)
+	matched, err := j.probe(in, b, i, k, false)
 	if err != nil {
-		return fmt.Errorf("read %s state: %w", joinSideName(1-in), err)
-	}
-	if ok {
-		sel, err := j.matching(in, b, i, oe)
-		if err != nil {
-			return err
-		}
-		ol := &ot.lay
-		trans := j.trans[:0]
-		for _, r := range sel {
-			matched += oe.count(ol, int(r))
-			// A stored row losing its last match.
-			if ol.tracked && oe.addMatches(ol, int(r), -1) == 0 {
-				trans = append(trans, r)
-			}
-		}
-		j.trans = trans
-		if ol.tracked && len(sel) > 0 {
-			if err := j.state.put(1-in, k, oe); err != nil {
-				return fmt.Errorf("write %s state: %w", joinSideName(1-in), err)
-			}
-		}
-		if j.semiAnti {
-			op := types.Delete
-			if j.Spec.Type == AntiJoin {
-				op = types.Insert
-			}
-			err = j.emitStored(op, 0, oe, trans)
-		} else if err = j.emitJoined(types.Delete, in, b, i, oe, sel); err == nil {
-			err = j.emitStored(types.Insert, 1-in, oe, trans)
-		}
-		if err != nil {
-			return err
-		}
+		return err
 	}
 	if !j.semiAnti && me.outer && matched == 0 {
 		return j.emitInput(types.Delete, in, b, i)
@@ -585,45 +503,190 @@ func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) 
 	return nil
 }
 
-// getEntry is joinState.get with the state TTL (agg_ttl.go) applied: an
-// expired entry is deleted and reported absent; a found entry's access
-// time is set when the caller is going to write it (write), else
-// refreshed, and written, when it has gone stale.
-func (j *Join) getEntry(side int, k *joinKeyRef, write bool) (*joinRows, bool, error) {
-	e, ok, err := j.state.get(side, k)
-	if err != nil || !ok || !j.ttl.enabled() {
-		return e, ok, err
+// removeRow removes one copy of row i of input in (key k, row hash rh)
+// from state: from the first record of the row, in the order of the
+// chunks. It reports whether the row was there, and its match count.
+func (j *Join) removeRow(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) (found bool, matches int64, err error) {
+	ml := &j.sides[in].lay
+	n, err := j.chunkCount(in, k, true)
+	if err != nil {
+		return false, 0, fmt.Errorf("read %s state: %w", joinSideName(in), err)
 	}
-	switch {
-	case j.ttl.expired(e.access, j.now):
-		if err := j.state.del(side, k); err != nil {
-			return nil, false, err
+	for c := range n {
+		e, ok, err := j.state.chunk(in, k, c)
+		if err != nil {
+			return false, 0, fmt.Errorf("read %s state: %w", joinSideName(in), err)
 		}
-		return nil, false, nil
-	case write:
-		e.access = j.now
-	case j.ttl.stale(e.access, j.now):
-		e.access = j.now
-		if err := j.state.put(side, k, e); err != nil {
-			return nil, false, err
+		if !ok {
+			continue
 		}
+		r := e.find(ml, b, i, rh)
+		if r < 0 {
+			continue
+		}
+		matches = e.matches(ml, r)
+		if e.count(ml, r) > 1 {
+			e.words[r*ml.stride+joinWCount]--
+			err = j.state.put(in, k, c, e)
+		} else {
+			e.remove(ml, r)
+			if e.n == 0 {
+				err = j.state.del(in, k, c)
+			} else {
+				err = j.state.put(in, k, c, e)
+			}
+		}
+		if err == nil && j.ttl.enabled() {
+			err = j.state.touch(in, k, j.now)
+		}
+		if err != nil {
+			return false, 0, fmt.Errorf("write %s state: %w", joinSideName(in), err)
+		}
+		return true, matches, nil
 	}
-	return e, true, nil
+	return false, 0, nil
 }
 
-// getOrNewEntry is joinState.getOrNew with the state TTL applied: an
-// expired entry is replaced by an empty one. The caller writes the entry.
-func (j *Join) getOrNewEntry(side int, k *joinKeyRef) (*joinRows, error) {
-	if j.ttl.enabled() {
-		if _, _, err := j.getEntry(side, k, true); err != nil {
-			return nil, err
+// probe joins row i of input in (non-NULL key k), added (add) or
+// retracted, with the other side's stored rows of the key, chunk by
+// chunk: it updates their match counts (tracked sides), emits the pairs
+// and the changes of padded or semi/anti rows, and returns how many stored
+// rows (copies counted) the row matches.
+//
+// The output does not depend on how the rows are chunked: what is emitted
+// for stored rows that get their first match or lose their last one (-D or
+// +I padded), and the pairs (+I or -D), come in two groups in the order
+// of Join's contract, each in the order of the rows. Unless the other side
+// is tracked, the first group is empty and the pairs are emitted chunk by
+// chunk; else the second group's rows of each chunk are kept (j.later)
+// until all chunks were read.
+func (j *Join) probe(in int, b *types.Batch, i int, k *joinKeyRef, add bool) (int64, error) {
+	os := 1 - in
+	ol := &j.sides[os].lay
+	n, err := j.chunkCount(os, k, false)
+	if err != nil || n == 0 {
+		if err != nil {
+			err = fmt.Errorf("read %s state: %w", joinSideName(os), err)
+		}
+		return 0, err
+	}
+	// d is the change of the match counts, and a stored row whose count
+	// becomes first changes from unmatched to matched or back.
+	d, first := int64(1), int64(1)
+	if !add {
+		d, first = -1, 0
+	}
+	var matched int64
+	holes, fill := 0, 0
+	later, laterRows := j.later[:0], j.laterRows[:0]
+	for c := range n {
+		e, ok, err := j.state.chunk(os, k, c)
+		if err != nil {
+			return 0, fmt.Errorf("read %s state: %w", joinSideName(os), err)
+		}
+		if !ok {
+			holes++
+			continue
+		}
+		fill += e.encBytes
+		sel, err := j.matching(in, b, i, e)
+		if err != nil {
+			return 0, err
+		}
+		trans := j.trans[:0]
+		for _, r := range sel {
+			matched += e.count(ol, int(r))
+			if ol.tracked && e.addMatches(ol, int(r), d) == first {
+				trans = append(trans, r)
+			}
+		}
+		j.trans = trans
+		if ol.tracked && len(sel) > 0 {
+			if err := j.state.put(os, k, c, e); err != nil {
+				return 0, fmt.Errorf("write %s state: %w", joinSideName(os), err)
+			}
+		}
+		switch {
+		case j.semiAnti && in == 1:
+			// Left rows getting their first match or losing their last.
+			op := types.Insert
+			if (j.Spec.Type == AntiJoin) == add {
+				op = types.Delete
+			}
+			err = j.emitStored(op, 0, e, trans)
+		case j.semiAnti:
+			// A left row: only its match count matters.
+		case !ol.tracked:
+			op := types.Insert
+			if !add {
+				op = types.Delete
+			}
+			err = j.emitJoined(op, in, b, i, e, sel)
+		case add:
+			// -D padded, then (later) +I pairs.
+			err = j.emitStored(types.Delete, os, e, trans)
+			later = append(later, joinLater{e: e, lo: int32(len(laterRows))})
+			laterRows = append(laterRows, sel...)
+		default:
+			// -D pairs, then (later) +I padded.
+			err = j.emitJoined(types.Delete, in, b, i, e, sel)
+			later = append(later, joinLater{e: e, lo: int32(len(laterRows))})
+			laterRows = append(laterRows, trans...)
+		}
+		if err != nil {
+			return 0, err
 		}
 	}
-	e, err := j.state.getOrNew(side, k)
-	if err == nil {
-		e.access = j.now
+	for x := range later {
+		e, rows := later[x].e, laterRows[later[x].lo:]
+		if x+1 < len(later) {
+			rows = laterRows[later[x].lo:later[x+1].lo]
+		}
+		if add {
+			err = j.emitJoined(types.Insert, in, b, i, e, rows)
+		} else {
+			err = j.emitStored(types.Insert, os, e, rows)
+		}
+		if err != nil {
+			break
+		}
 	}
-	return e, err
+	clear(later) // do not keep chunks alive
+	j.later, j.laterRows = later[:0], laterRows[:0]
+	if err != nil {
+		return 0, err
+	}
+	if n > 1 {
+		if err := j.state.compact(os, k, n, holes, fill); err != nil {
+			return 0, fmt.Errorf("write %s state: %w", joinSideName(os), err)
+		}
+	}
+	return matched, nil
+}
+
+// joinLater is a chunk whose rows laterRows[lo:] (up to the next
+// joinLater's lo) probe emits after reading all chunks.
+type joinLater struct {
+	e  *joinRows
+	lo int32
+}
+
+// chunkCount is joinState.chunks with the state TTL (agg_ttl.go) applied:
+// expired rows are dropped and reported absent; the access time of rows
+// found is refreshed, and written, when it has gone stale, unless the
+// caller is going to change them (write), which sets it (touch).
+func (j *Join) chunkCount(side int, k *joinKeyRef, write bool) (int, error) {
+	n, access, err := j.state.chunks(side, k)
+	if err != nil || n == 0 || !j.ttl.enabled() {
+		return n, err
+	}
+	switch {
+	case j.ttl.expired(access, j.now):
+		return 0, j.state.drop(side, k)
+	case !write && j.ttl.stale(access, j.now):
+		return n, j.state.touch(side, k, j.now)
+	}
+	return n, nil
 }
 
 // Snapshot implements exec.Snapshotter: it flushes both sides' state,
@@ -634,14 +697,8 @@ func (j *Join) Snapshot(id int64) ([]byte, error) {
 		return nil, nil
 	}
 	if ks, ok := j.state.(*joinKeyedState); ok && j.ttl.enabled() {
-		for side := range ks.ks {
-			c := j.ttl // both sides sweep the same key groups
-			if _, err := sweepKeyed(&c, ks.ks[side], func(e *joinRows) int64 { return e.access }); err != nil {
-				return nil, fmt.Errorf("join: checkpoint %d: %s side: %w", id, joinSideName(side), err)
-			}
-			if side == 1 {
-				j.ttl = c
-			}
+		if err := ks.sweep(&j.ttl); err != nil {
+			return nil, fmt.Errorf("join: checkpoint %d: %w", id, err)
 		}
 	}
 	if err := j.state.flush(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"strings"
 
 	"github.com/sluicesql/sluice/exec"
@@ -39,14 +40,17 @@ import (
 // row already present increments its record's count. A retraction finds a
 // record of its row by hash (a scan of the row hashes in a small entry,
 // the index in a large one) and decrements its count; the record is
-// removed (the last one moving into its place) when the count reaches
-// zero. Pairs are emitted by gathering columns straight from the records,
-// without building rows.
+// removed when the count reaches zero (the records after it moving up in a
+// small entry, which so keeps its records in the order they were added;
+// the last one moving into its place in a large one). Pairs are emitted by
+// gathering columns straight from the records, without building rows.
 //
 // Two joinState implementations hold the entries: joinMapState in memory
-// (both sides of a key in one map entry) and joinKeyedState in
-// state.KeyedState, which caches entries decoded and encodes them with
-// joinRowsCodec when it writes them to Badger.
+// (both sides of a key in one map entry, one joinRows per side) and
+// joinKeyedState in state.KeyedState, which splits a side's rows of a key
+// into chunks, each a joinRows of bounded encoded size (encBytes), caches
+// them decoded and encodes them with joinRowsCodec when it writes them to
+// Badger (see join_chunk.go).
 
 // joinIndexMinRows is the number of records above which an entry keeps a
 // hash index of its rows, so that finding a row (to count a copy or apply
@@ -70,6 +74,12 @@ type joinLayout struct {
 	class     []types.Class
 	stride    int // words per record
 	nstr      int // strings per record
+	// recBytes is the part of a record's encoded size (joinRowsCodec)
+	// that does not depend on its values: the column count and NULL
+	// bitmap of the row, and one byte for each of the count, the match
+	// count (tracked sides) and the row length, a close estimate of
+	// those varints.
+	recBytes int
 }
 
 func newJoinLayout(ts []types.Type, tracked bool) joinLayout {
@@ -92,7 +102,38 @@ func newJoinLayout(ts []types.Type, tracked bool) joinLayout {
 		}
 	}
 	l.stride = w
+	l.recBytes = joinUvarintLen(uint64(len(ts))) + (len(ts)+7)/8 + 2
+	if tracked {
+		l.recBytes++
+	}
 	return l
+}
+
+// joinUvarintLen returns the length of the uvarint encoding of x.
+func joinUvarintLen(x uint64) int { return max(1, (bits.Len64(x)+6)/7) }
+
+// joinVarintLen returns the length of the varint (zigzag) encoding of x.
+func joinVarintLen(x int64) int { return joinUvarintLen(uint64(x<<1) ^ uint64(x>>63)) }
+
+// inputBytes returns the encoded size (see recBytes) of a record of row i
+// of b.
+func (l *joinLayout) inputBytes(b *types.Batch, i int) int {
+	n := l.recBytes
+	for c := range l.types {
+		v := &b.Cols[c]
+		if v.IsNull(i) {
+			continue
+		}
+		switch l.class[c] {
+		case types.ClassF64:
+			n += 8
+		case types.ClassStr:
+			n += joinUvarintLen(uint64(len(v.Str[i]))) + len(v.Str[i])
+		default:
+			n += joinVarintLen(v.I64[i])
+		}
+	}
+	return n
 }
 
 // joinRows is the multiset of one side's rows under one join key.
@@ -109,7 +150,22 @@ type joinRows struct {
 	overflow []int32
 
 	strBytes int   // total length of strs, for size
+	encBytes int   // encoded size of the records (recordBytes), bounds chunks
 	access   int64 // last access, processing time in ms (with a state TTL)
+
+	// The head chunk of a key in keyed state (join_chunk.go) holds the
+	// key's meta data: its chunks are numbered 0 (the head)..next-1, and
+	// live of them hold rows. Both are 0 in other chunks and in memory.
+	next, live uint32
+}
+
+// takeRows moves the entry's records to a new entry, which it returns,
+// and leaves it without records (its other fields unchanged).
+func (e *joinRows) takeRows() *joinRows {
+	t := &joinRows{words: e.words, strs: e.strs, n: e.n, idx: e.idx, overflow: e.overflow,
+		strBytes: e.strBytes, encBytes: e.encBytes}
+	e.words, e.strs, e.n, e.idx, e.overflow, e.strBytes, e.encBytes = nil, nil, 0, nil, nil, 0, 0
+	return t
 }
 
 // size returns the approximate bytes of memory the entry holds: its
@@ -119,11 +175,34 @@ func (e *joinRows) size() int {
 	return 96 + 8*cap(e.words) + 16*cap(e.strs) + e.strBytes + 24*len(e.idx) + 4*cap(e.overflow)
 }
 
-// dropStrs subtracts the strings of record r from strBytes.
-func (e *joinRows) dropStrs(l *joinLayout, r int) {
+// dropRecord subtracts record r from strBytes and encBytes.
+func (e *joinRows) dropRecord(l *joinLayout, r int) {
+	e.encBytes -= e.recordBytes(l, r)
 	for _, s := range e.strs[r*l.nstr : (r+1)*l.nstr] {
 		e.strBytes -= len(s)
 	}
+}
+
+// recordBytes returns the encoded size of record r (see
+// joinLayout.recBytes), as inputBytes does for the row it was added from.
+func (e *joinRows) recordBytes(l *joinLayout, r int) int {
+	n := l.recBytes
+	rec := e.rec(l, r)
+	for c := range l.types {
+		if uint64(rec[l.nullWord+c/64])>>(c%64)&1 != 0 {
+			continue
+		}
+		switch l.class[c] {
+		case types.ClassF64:
+			n += 8
+		case types.ClassStr:
+			s := e.strs[r*l.nstr+int(l.slot[c])]
+			n += joinUvarintLen(uint64(len(s))) + len(s)
+		default:
+			n += joinVarintLen(rec[l.slot[c]])
+		}
+	}
+	return n
 }
 
 func (e *joinRows) rec(l *joinLayout, r int) []int64 {
@@ -268,12 +347,40 @@ func (e *joinRows) appendInput(l *joinLayout, b *types.Batch, i int, h uint64, c
 		}
 	}
 	e.n++
+	e.encBytes += e.recordBytes(l, r)
 	if e.idx != nil {
 		e.indexAdd(r, h)
 	} else {
 		e.buildIndex(l)
 	}
 	return r
+}
+
+// appendRecord adds a copy of record r of src (same layout), counted on an
+// equal record instead when the entry is indexed and has one.
+func (e *joinRows) appendRecord(l *joinLayout, src *joinRows, r int) {
+	nr := e.n
+	base := len(e.words)
+	e.words = joinGrowWords(e.words, base+l.stride)
+	copy(e.words[base:], src.rec(l, r))
+	strs := src.strs[r*l.nstr : (r+1)*l.nstr]
+	e.strs = append(e.strs, strs...)
+	for _, s := range strs {
+		e.strBytes += len(s)
+	}
+	e.n++
+	e.encBytes += e.recordBytes(l, nr)
+	if e.idx == nil {
+		e.buildIndex(l)
+		return
+	}
+	h := e.hash(l, nr)
+	if d := e.findRecord(l, nr, h); d >= 0 {
+		e.words[d*l.stride+joinWCount] += e.count(l, nr)
+		e.removeUnindexed(l, nr)
+		return
+	}
+	e.indexAdd(nr, h)
 }
 
 // joinGrowWords extends w to length n with zeroed words, growing its capacity
@@ -373,7 +480,7 @@ func (e *joinRows) equalRecords(l *joinLayout, a, b int) bool {
 // removeUnindexed deletes record r, which is not in the index, moving the
 // last record (not in the index either) into its place.
 func (e *joinRows) removeUnindexed(l *joinLayout, r int) {
-	e.dropStrs(l, r)
+	e.dropRecord(l, r)
 	last := e.n - 1
 	if r != last {
 		copy(e.rec(l, r), e.rec(l, last))
@@ -385,19 +492,24 @@ func (e *joinRows) removeUnindexed(l *joinLayout, r int) {
 	e.n--
 }
 
-// remove deletes row r, moving the last row into its place.
+// remove deletes row r: the rows after it move up in an entry without an
+// index (a short copy, which keeps the rows in the order they were added,
+// so that a key's rows are emitted in the same order however they are
+// chunked), the last row moves into its place in an indexed one.
 func (e *joinRows) remove(l *joinLayout, r int) {
-	e.dropStrs(l, r)
+	e.dropRecord(l, r)
 	last := e.n - 1
-	if e.idx != nil {
+	switch {
+	case e.idx == nil:
+		copy(e.words[r*l.stride:], e.words[(r+1)*l.stride:])
+		copy(e.strs[r*l.nstr:], e.strs[(r+1)*l.nstr:])
+	case r != last:
 		e.indexRemove(l, r)
-	}
-	if r != last {
 		copy(e.rec(l, r), e.rec(l, last))
 		copy(e.strs[r*l.nstr:(r+1)*l.nstr], e.strs[last*l.nstr:])
-		if e.idx != nil {
-			e.indexMove(l, last, r)
-		}
+		e.indexMove(l, last, r)
+	default:
+		e.indexRemove(l, r)
 	}
 	e.words = e.words[:last*l.stride]
 	clear(e.strs[last*l.nstr:])
@@ -498,6 +610,7 @@ func (e *joinRows) appendDatums(l *joinLayout, ds []types.Datum, count, matches 
 		}
 	}
 	e.n++
+	e.encBytes += e.recordBytes(l, e.n-1)
 }
 
 // gather appends column c of rows (in order) to dst, which has the
@@ -535,41 +648,97 @@ func (e *joinRows) gather(l *joinLayout, dst *types.Vector, c int, rows []int32)
 	}
 }
 
-// joinRowsCodec encodes entries for state.KeyedState:
+// joinRowsCodec encodes chunks (join_chunk.go) for state.KeyedState:
 //
-//	byte        format version (joinRowsFormat; version 1 has no access time)
-//	varint      last access, processing time in ms (see agg_ttl.go)
+//	byte        format: joinHeadFormat for the head chunk of a key (its
+//	            first, which also holds the key's meta data),
+//	            joinChunkFormat for another chunk; 1 and 2 are the former
+//	            one-value-per-key layout, read as a head chunk holding all
+//	            of the key's rows
+//	head only   uvarint next, uvarint live (see joinRows),
+//	            varint last access, processing time in ms (see agg_ttl.go;
+//	            format 2 has it too, format 1 not)
 //	uvarint     number of records
 //	per record  uvarint count, uvarint matches (tracked sides only),
-//	            uvarint length, state.EncodeRow of the row's values
+//	            uvarint length, the row's values as state.EncodeRow
+//	            encodes them (written straight from the record)
 //
 // Row hashes are not stored; Decode recomputes them. A codec belongs to one
 // operator instance (it keeps scratch space), like the operator itself it is
 // used from one goroutine.
 type joinRowsCodec struct {
-	l   *joinLayout
-	ds  []types.Datum
-	buf []byte
+	l  *joinLayout
+	ds []types.Datum
 }
 
-// joinRowsFormat is the version byte of joinRowsCodec's encoding.
-const joinRowsFormat = 2
+// Formats of joinRowsCodec's encoding.
+const (
+	joinHeadFormat  = 3
+	joinChunkFormat = 4
+)
 
 // Encode implements state.Codec.
 func (c *joinRowsCodec) Encode(dst []byte, e *joinRows) []byte {
 	l := c.l
-	dst = append(dst, joinRowsFormat)
-	dst = binary.AppendVarint(dst, e.access)
+	if e.next > 0 {
+		dst = append(dst, joinHeadFormat)
+		dst = binary.AppendUvarint(dst, uint64(e.next))
+		dst = binary.AppendUvarint(dst, uint64(e.live))
+		dst = binary.AppendVarint(dst, e.access)
+	} else {
+		dst = append(dst, joinChunkFormat)
+	}
 	dst = binary.AppendUvarint(dst, uint64(e.n))
 	for r := range e.n {
 		dst = binary.AppendUvarint(dst, uint64(e.count(l, r)))
 		if l.tracked {
 			dst = binary.AppendUvarint(dst, uint64(e.matches(l, r)))
 		}
-		c.ds = e.datums(l, r, c.ds[:0])
-		c.buf = state.EncodeRow(c.buf[:0], c.ds)
-		dst = binary.AppendUvarint(dst, uint64(len(c.buf)))
-		dst = append(dst, c.buf...)
+		dst = e.appendRow(l, dst, r)
+	}
+	return dst
+}
+
+// appendRow appends the length and the state.EncodeRow encoding of record
+// r's values to dst.
+func (e *joinRows) appendRow(l *joinLayout, dst []byte, r int) []byte {
+	ncols := len(l.types)
+	rec := e.rec(l, r)
+	strs := e.strs[r*l.nstr : (r+1)*l.nstr]
+	size := joinUvarintLen(uint64(ncols)) + (ncols+7)/8
+	for c := range ncols {
+		if uint64(rec[l.nullWord+c/64])>>(c%64)&1 != 0 {
+			continue
+		}
+		switch l.class[c] {
+		case types.ClassF64:
+			size += 8
+		case types.ClassStr:
+			size += joinUvarintLen(uint64(len(strs[l.slot[c]]))) + len(strs[l.slot[c]])
+		default:
+			size += joinVarintLen(rec[l.slot[c]])
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(size))
+	dst = binary.AppendUvarint(dst, uint64(ncols))
+	bm := len(dst)
+	for range (ncols + 7) / 8 {
+		dst = append(dst, 0)
+	}
+	for c := range ncols {
+		if uint64(rec[l.nullWord+c/64])>>(c%64)&1 != 0 {
+			dst[bm+c/8] |= 1 << (c % 8)
+			continue
+		}
+		switch l.class[c] {
+		case types.ClassF64:
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(rec[l.slot[c]]))
+		case types.ClassStr:
+			dst = binary.AppendUvarint(dst, uint64(len(strs[l.slot[c]])))
+			dst = append(dst, strs[l.slot[c]]...)
+		default:
+			dst = binary.AppendVarint(dst, rec[l.slot[c]])
+		}
 	}
 	return dst
 }
@@ -580,13 +749,29 @@ func (c *joinRowsCodec) Size(e *joinRows) int { return e.size() }
 // Decode implements state.Codec.
 func (c *joinRowsCodec) Decode(b []byte) (*joinRows, error) {
 	l := c.l
-	if len(b) == 0 || (b[0] != joinRowsFormat && b[0] != 1) {
-		return nil, fmt.Errorf("join state: %w: not format %d", state.ErrCorrupt, joinRowsFormat)
+	if len(b) == 0 || b[0] < 1 || b[0] > joinChunkFormat {
+		return nil, fmt.Errorf("join state: %w: not a chunk", state.ErrCorrupt)
 	}
+	var next, live uint64
 	var access int64
-	ver := b[0]
+	var err error
+	format := b[0]
 	b = b[1:]
-	if ver >= 2 {
+	switch format {
+	case joinHeadFormat:
+		if next, b, err = joinReadUvarint(b, "chunk count"); err != nil {
+			return nil, err
+		}
+		if live, b, err = joinReadUvarint(b, "live chunk count"); err != nil {
+			return nil, err
+		}
+		if live == 0 || live > next || next > math.MaxUint32 {
+			return nil, fmt.Errorf("join state: %w: %d live chunks of %d", state.ErrCorrupt, live, next)
+		}
+	case 1, 2:
+		next, live = 1, 1
+	}
+	if format == joinHeadFormat || format == 2 {
 		var k int
 		if access, k = binary.Varint(b); k <= 0 {
 			return nil, fmt.Errorf("join state: %w: access time", state.ErrCorrupt)
@@ -597,7 +782,7 @@ func (c *joinRowsCodec) Decode(b []byte) (*joinRows, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n > uint64(len(b)) {
+	if n > uint64(len(b)) || n == 0 && format != joinHeadFormat {
 		return nil, fmt.Errorf("join state: %w: %d rows in %d bytes", state.ErrCorrupt, n, len(b))
 	}
 	e := &joinRows{words: make([]int64, 0, int(n)*l.stride), strs: make([]string, 0, int(n)*l.nstr)}
@@ -630,7 +815,7 @@ func (c *joinRowsCodec) Decode(b []byte) (*joinRows, error) {
 		return nil, fmt.Errorf("join state: %w: %d trailing bytes", state.ErrCorrupt, len(b))
 	}
 	e.buildIndex(l)
-	e.access = access
+	e.next, e.live, e.access = uint32(next), uint32(live), access
 	return e, nil
 }
 

@@ -1,32 +1,54 @@
 package ops
 
 import (
-	"fmt"
 	"math/bits"
 
-	"github.com/sluicesql/sluice/exec"
 	"github.com/sluicesql/sluice/exec/types"
-	"github.com/sluicesql/sluice/state"
 )
 
 // Join state stores: where the entries of join_rows.go live. joinState is
-// the interface Join uses; joinMapState keeps entries in memory, and
-// joinKeyedState in state.KeyedState.
+// the interface Join uses; joinMapState keeps them in memory, and
+// joinKeyedState (join_chunk.go) in state.KeyedState.
 
-// joinState holds both sides' entries, keyed by side and join key.
+// joinState holds both sides' rows, keyed by side and join key. A side's
+// rows of one key are a sequence of chunks, each a joinRows, numbered
+// 0..n-1; a number may be a hole (no chunk). Together, in chunk order,
+// they hold the rows in the order they were added (see joinRows.remove):
+// new rows go to the last chunk or to a new chunk after it. joinMapState
+// keeps one chunk per key and side.
 //
-// Entries returned by get and getOrNew may be modified in place; the
-// caller then calls put with the same entry before any other call for the
-// same side, or del once the entry is empty. An entry is not used after
-// put or del without getting it again.
+// Chunks returned by chunk and tail may be modified in place; the caller
+// then calls put with the same chunk before any other call for the same
+// side, or del once the chunk is empty. The caller may go on reading a
+// chunk while it gets and puts other chunks of the key: of the calls, only
+// tail, del and compact change what the state holds (tail the head and
+// the last chunk, compact all chunks of the key).
 type joinState interface {
-	// get returns the side's entry for the key, if it has one.
-	get(side int, k *joinKeyRef) (*joinRows, bool, error)
-	// getOrNew returns the side's entry for the key, or an empty one.
-	getOrNew(side int, k *joinKeyRef) (*joinRows, error)
-	put(side int, k *joinKeyRef, e *joinRows) error
-	del(side int, k *joinKeyRef) error
-	// flush makes every put and del so far durable (a no-op in memory).
+	// chunks returns the number of chunk numbers the side's rows of the
+	// key span, 0 when it has none, and their last access time (a
+	// processing time in ms, see touch).
+	chunks(side int, k *joinKeyRef) (n int, access int64, err error)
+	// chunk returns chunk c (c < n, from chunks) of the side's rows of
+	// the key, or false for a hole.
+	chunk(side int, k *joinKeyRef, c int) (*joinRows, bool, error)
+	// tail returns the chunk row i of b is to be added to, and its
+	// number: the last chunk when it is at hand and has room, else a
+	// new, empty one after it. The caller adds the row and puts it.
+	tail(side int, k *joinKeyRef, b *types.Batch, i int) (int, *joinRows, error)
+	put(side int, k *joinKeyRef, c int, e *joinRows) error
+	// del deletes chunk c, which is empty; the key's rows are gone
+	// when it was the last chunk with rows.
+	del(side int, k *joinKeyRef, c int) error
+	// compact may rewrite the side's chunks of the key more densely
+	// (keeping the rows' order); the caller has just read all n of them
+	// and found holes holes and chunks of fill encoded bytes
+	// (joinRows.encBytes) in all.
+	compact(side int, k *joinKeyRef, n, holes, fill int) error
+	// touch sets the access time of the side's rows of the key, if any.
+	touch(side int, k *joinKeyRef, now int64) error
+	// drop deletes all of the side's rows of the key.
+	drop(side int, k *joinKeyRef) error
+	// flush makes every change so far durable (a no-op in memory).
 	flush() error
 }
 
@@ -160,14 +182,21 @@ func (s *joinMapState) lookup(h uint64, key []byte) *joinKeyEntry {
 	return nil
 }
 
-func (s *joinMapState) get(side int, k *joinKeyRef) (*joinRows, bool, error) {
+func (s *joinMapState) chunks(side int, k *joinKeyRef) (int, int64, error) {
+	if ke := s.lookup(k.h, k.key); ke != nil && ke.rows[side].n > 0 {
+		return 1, ke.rows[side].access, nil
+	}
+	return 0, 0, nil
+}
+
+func (s *joinMapState) chunk(side int, k *joinKeyRef, _ int) (*joinRows, bool, error) {
 	if ke := s.lookup(k.h, k.key); ke != nil && ke.rows[side].n > 0 {
 		return &ke.rows[side], true, nil
 	}
 	return nil, false, nil
 }
 
-func (s *joinMapState) getOrNew(side int, k *joinKeyRef) (*joinRows, error) {
+func (s *joinMapState) tail(side int, k *joinKeyRef, _ *types.Batch, _ int) (int, *joinRows, error) {
 	ke := s.lookup(k.h, k.key)
 	if ke == nil {
 		ke = &joinKeyEntry{next: s.m.get(k.h)}
@@ -175,13 +204,24 @@ func (s *joinMapState) getOrNew(side int, k *joinKeyRef) (*joinRows, error) {
 		s.m.set(k.h, ke)
 		s.last, s.lastH = ke, k.h
 	}
-	return &ke.rows[side], nil
+	return 0, &ke.rows[side], nil
 }
 
 // put has nothing to do: entries are modified in place.
-func (s *joinMapState) put(int, *joinKeyRef, *joinRows) error { return nil }
+func (s *joinMapState) put(int, *joinKeyRef, int, *joinRows) error { return nil }
 
-func (s *joinMapState) del(side int, k *joinKeyRef) error {
+func (s *joinMapState) compact(int, *joinKeyRef, int, int, int) error { return nil }
+
+func (s *joinMapState) touch(side int, k *joinKeyRef, now int64) error {
+	if ke := s.lookup(k.h, k.key); ke != nil && ke.rows[side].n > 0 {
+		ke.rows[side].access = now
+	}
+	return nil
+}
+
+func (s *joinMapState) drop(side int, k *joinKeyRef) error { return s.del(side, k, 0) }
+
+func (s *joinMapState) del(side int, k *joinKeyRef, _ int) error {
 	h := k.h
 	var prev *joinKeyEntry
 	for ke := s.m.get(h); ke != nil; prev, ke = ke, ke.next {
@@ -304,123 +344,4 @@ func (k *joinMapKey) equal(b []byte) bool {
 		return string(k.short[:k.n]) == string(b)
 	}
 	return k.long == string(b)
-}
-
-// newState returns the join's state: keyed state in tc.State when the task
-// has a state store (namespace exec.StateNamespace(tc) followed by 'L' or
-// 'R' per side), else in memory.
-func (j *Join) newState(tc *exec.TaskContext) joinState {
-	if tc == nil || tc.State == nil {
-		return newJoinMapState()
-	}
-	cache := j.Spec.CacheEntries
-	if cache <= 0 {
-		cache = DefaultJoinCacheEntries
-	}
-	ns := exec.StateNamespace(tc)
-	s := &joinKeyedState{maxPar: j.maxPar}
-	for side, suffix := range []byte{'L', 'R'} {
-		codec := &joinRowsCodec{l: &j.sides[side].lay}
-		s.ks[side] = state.NewKeyedState[*joinRows](tc.State, append(ns[:len(ns):len(ns)], suffix), codec, cache)
-		if tc.Epoch != nil {
-			s.ks[side].SetEpoch(tc.Epoch)
-		}
-	}
-	return s
-}
-
-// joinKeyedState keeps each side's entries in a state.KeyedState, which
-// caches them decoded (so the operator modifies them in place) and writes
-// them back with joinRowsCodec on eviction and at Flush.
-type joinKeyedState struct {
-	ks     [2]*state.KeyedState[*joinRows]
-	maxPar int
-	sink   int64 // keeps prefetch's loads alive
-
-	// prefetch's scratch
-	pfKG    []int32
-	pfVals  []*joinRows
-	pfOK    []bool
-	pfWords [][]int64
-}
-
-// prefetch implements joinPrefetcher: it warms up the CPU caches for the
-// next rows, as joinMapState.prefetch does, in passes whose loads do not
-// depend on each other across rows, so that the processor overlaps their
-// misses: the cache lookups of both sides' keys (KeyedState.Peek, which
-// reads neither Badger nor changes the cache), the entries found, and the
-// records the rows will read (all of the other side's, the last of the
-// row's own side for an added row). Processing the rows one by one
-// afterwards finds them in cache.
-func (s *joinKeyedState) prefetch(in int, hashes []uint64, ops []types.Op, keys []byte, keyEnds []int32) {
-	n := len(hashes)
-	s.pfKG = s.pfKG[:0]
-	for _, h := range hashes {
-		s.pfKG = append(s.pfKG, int32(exec.KeyGroup(h, s.maxPar)))
-	}
-	if cap(s.pfVals) < n {
-		s.pfVals = make([]*joinRows, n)
-		s.pfOK = make([]bool, n)
-	}
-	vals, ok := s.pfVals[:n], s.pfOK[:n]
-	var sum int64
-	for side := range s.ks {
-		s.ks[side].Peek(s.pfKG, keys, keyEnds, vals, ok)
-		s.pfWords = s.pfWords[:0]
-		for x, e := range vals {
-			if ok[x] {
-				s.pfWords = append(s.pfWords, e.words)
-			} else {
-				s.pfWords = append(s.pfWords, nil)
-			}
-		}
-		for x, w := range s.pfWords {
-			if len(w) == 0 {
-				continue
-			}
-			if side != in || !ops[x].IsAdd() {
-				for i := 0; i < len(w); i += 8 { // one load per cache line
-					sum += w[i]
-				}
-			}
-			sum += w[len(w)-1]
-		}
-	}
-	clear(vals) // do not keep entries alive
-	s.sink += sum
-}
-
-// hint implements joinPrefetcher; keyed state has nothing to hint.
-func (s *joinKeyedState) hint(int) {}
-
-func (s *joinKeyedState) get(side int, k *joinKeyRef) (*joinRows, bool, error) {
-	return s.ks[side].Get(k.group(s.maxPar), k.key)
-}
-
-func (s *joinKeyedState) getOrNew(side int, k *joinKeyRef) (*joinRows, error) {
-	e, ok, err := s.ks[side].Get(k.group(s.maxPar), k.key)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		e = &joinRows{}
-	}
-	return e, nil
-}
-
-func (s *joinKeyedState) put(side int, k *joinKeyRef, e *joinRows) error {
-	return s.ks[side].Put(k.group(s.maxPar), k.key, e)
-}
-
-func (s *joinKeyedState) del(side int, k *joinKeyRef) error {
-	return s.ks[side].Delete(k.group(s.maxPar), k.key)
-}
-
-func (s *joinKeyedState) flush() error {
-	for side := range s.ks {
-		if err := s.ks[side].Flush(); err != nil {
-			return fmt.Errorf("%s side: %w", joinSideName(side), err)
-		}
-	}
-	return nil
 }

@@ -207,35 +207,27 @@ func (w *WindowSpec) lastEnd(ps int64) int64 {
 	return ps + w.Size
 }
 
-// windowEnds calls fn with the end of every window containing the pane
-// starting at ps, in increasing order.
-func (w *WindowSpec) windowEnds(ps int64, fn func(end int64)) {
-	step := w.Slide
-	if w.Kind == WindowTumble {
-		step = w.Size
+// windowStart returns the start of the window ending at end: the window
+// is made of the panes starting in [start, end).
+func (w *WindowSpec) windowStart(end int64) int64 {
+	if w.Kind == WindowCumulate {
+		return alignDown(end-1, w.Size, w.Offset)
 	}
-	last := w.lastEnd(ps)
-	for e := w.firstEnd(ps); e <= last; e += step {
-		fn(e)
-	}
+	return end - w.Size
 }
 
-// windowPanes returns the start of the window ending at end and calls fn
-// with the start of every pane it is made of, in increasing order.
-func (w *WindowSpec) windowPanes(end int64, fn func(ps int64)) (start int64) {
-	switch w.Kind {
-	case WindowHop:
-		start = end - w.Size
-	case WindowCumulate:
-		start = alignDown(end-1, w.Size, w.Offset)
-	default:
-		start = end - w.Size
+// endAfter returns the end of the first window containing the pane
+// starting at ps that ends after t, and false when there is none.
+func (w *WindowSpec) endAfter(ps, t int64) (int64, bool) {
+	e := w.firstEnd(ps)
+	if e <= t {
+		step := w.Slide
+		if w.Kind == WindowTumble {
+			step = w.Size
+		}
+		e += (floorDiv(t-e, step) + 1) * step
 	}
-	p := w.pane()
-	for ps := start; ps < end; ps += p {
-		fn(ps)
-	}
-	return start
+	return e, e <= w.lastEnd(ps)
 }
 
 // windowsOf calls fn with the [start, end) of every window containing ts

@@ -8,15 +8,15 @@ import (
 
 // Accumulators of window aggregation. Windows reuse GroupAgg's per-call
 // plans (callPlan, compiled insert-only: MIN and MAX keep the running
-// extremum, DISTINCT calls a multiset) and records (accRecord, encoded by
-// accCodec). Two operations GroupAgg does not need are added here: adding
-// one row to one record, and merging a record into another (panes into a
-// window, sessions into a session).
+// extremum, DISTINCT calls a multiset) and accumulators (accVal, encoded by
+// accCodec; the zero accVal is an empty accumulator). Two operations
+// GroupAgg does not need are added here: adding one row to the
+// accumulators of a pane or session, and merging accumulators into others
+// (panes into a window, sessions into a session).
 
-// addRow folds row i of b into r for every call: the row counts for a call
-// when its filter is TRUE and its argument is not NULL.
-func addRow(calls []callPlan, r *accRecord, b *types.Batch, i int) error {
-	r.rows++
+// addRow folds row i of b into vals, the accumulators of calls: the row
+// counts for a call when its filter is TRUE and its argument is not NULL.
+func addRow(calls []callPlan, vals []accVal, b *types.Batch, i int) error {
 	for c := range calls {
 		p := &calls[c]
 		if p.Filter >= 0 {
@@ -25,14 +25,14 @@ func addRow(calls []callPlan, r *accRecord, b *types.Batch, i int) error {
 			}
 		}
 		if p.Arg < 0 {
-			r.vals[c].n++
+			vals[c].n++
 			continue
 		}
 		arg := &b.Cols[p.Arg]
 		if arg.IsNull(i) {
 			continue
 		}
-		if err := p.addValue(&r.vals[c], arg, i); err != nil {
+		if err := p.addValue(&vals[c], arg, i); err != nil {
 			return err
 		}
 	}
@@ -142,11 +142,10 @@ func (p *callPlan) addToSet(a *accVal, v aggResult, cnt int64) error {
 	return nil
 }
 
-// mergeRecord folds src into dst (both records of the same calls).
-func mergeRecord(calls []callPlan, dst, src *accRecord) error {
-	dst.rows += src.rows
+// mergeVals folds the accumulators src of calls into dst.
+func mergeVals(calls []callPlan, dst, src []accVal) error {
 	for c := range calls {
-		if err := calls[c].merge(&dst.vals[c], &src.vals[c]); err != nil {
+		if err := calls[c].merge(&dst[c], &src[c]); err != nil {
 			return err
 		}
 	}
@@ -185,17 +184,6 @@ func (p *callPlan) merge(dst, src *accVal) error {
 		}
 	}
 	return nil
-}
-
-// newWindowRecord returns an empty record for calls.
-func newWindowRecord(calls []callPlan) *accRecord {
-	r := newAccRecord(len(calls))
-	for c := range calls {
-		if calls[c].usesSet() {
-			r.vals[c].set = newValueSet(calls[c].argClass)
-		}
-	}
-	return r
 }
 
 // resultDatum converts the result of call p into a datum of its type.

@@ -23,8 +23,9 @@ type WindowAggSpec struct {
 	Calls []AggCall
 	// InTypes are the input column types.
 	InTypes []types.Type
-	// CacheEntries bounds the panes kept in memory by durable keyed state
-	// (0: DefaultAggCacheEntries).
+	// CacheEntries bounds the group keys (with all their panes) or the
+	// sessions kept in memory by durable keyed state (0:
+	// DefaultAggCacheEntries).
 	CacheEntries int
 }
 
@@ -42,28 +43,38 @@ type WindowAggSpec struct {
 //
 // Output: final rows only, append-only (+I). A window fires when the
 // watermark reaches window_end - 1 µs (ProcessWatermark), and at end of
-// input (Finish, as a MAX watermark would); windows fire in order of their
-// end, keys in the order of their encoded key. A pane's state is dropped
-// when the last window containing it has fired; a session's when it fires.
+// input (Finish, as a MAX watermark would). The windows due at one
+// watermark come out window after window, in increasing order of end, each
+// window's rows in the order of the encoded key (after its key group);
+// when very many are due at once, in runs of that order, each covering
+// the next keys (see window_fire.go). Either way a key's windows come out
+// in increasing order of end. Sessions due at one watermark come out key
+// by key, each key's in increasing order of end. A pane's state is
+// dropped when the last window containing it has fired; a session's when
+// it fires.
 //
 // Late rows: a row whose first window has already fired (for a session,
 // whose own [t, t+gap) window ends at or before the watermark) is dropped
 // and counted: LateRows returns the count, and Close logs it when it is not
 // zero ("window aggregate ...: dropped N late rows").
 //
-// State: with a state backend, panes and sessions live in keyed state
-// under exec.StateNamespace (see window_state.go), in the key group of
-// their key columns (as the Hash exchange routes them); Snapshot flushes
-// it. Timers are rebuilt from it in Open, so a restored operator fires
-// what was open at the checkpoint and nothing twice. Without a backend
-// state lives in memory.
+// State: with a state backend, the panes of each key (one entry per key)
+// and sessions live in keyed state under exec.StateNamespace (see
+// window_state.go), in the key group of their key columns (as the Hash
+// exchange routes them); Snapshot flushes it. Timers are rebuilt from it
+// in Open, so a restored operator fires what was open at the checkpoint
+// and nothing twice; a row for a key whose window containing it fired
+// before the checkpoint is late even before the first watermark after the
+// restore. Without a backend state lives in memory.
 type WindowAgg struct {
 	Spec WindowAggSpec
 
 	calls    []callPlan
 	keyTypes []types.Type
 	outTypes []types.Type
-	store    winStore
+	resTypes []types.Type       // the calls' result types
+	panes    kvStore[*winPanes] // TUMBLE, HOP, CUMULATE
+	sess     kvStore[*winEntry] // SESSION
 	maxPar   int
 	tc       *exec.TaskContext
 	compiled bool
@@ -72,16 +83,21 @@ type WindowAgg struct {
 	wm   int64
 	late int64
 
-	// Timers: window end → keys with a window ending there (kg ‖ group
-	// key), and a heap of the ends.
+	// Timers: window end → keys (kg ‖ group key) to fire then, and a
+	// heap of the ends. A key with panes has a timer at the end of its
+	// next window to fire (and possibly stale ones, which fire nothing); a
+	// session one at its end.
 	timers map[int64]map[string]struct{}
 	ends   endHeap
 	// sessions: kg ‖ group key → its open sessions, by start.
 	sessions map[string][]sessionSpan
 
 	kbuf   []byte
+	fbuf   []byte      // group key of the key firing
+	acc    []accVal    // accumulators of the window firing
+	loaded []*winPanes // state of the keys of a key group firing (loadKeyGroup)
 	hashes []uint64
-	outBuf *types.Batch
+	out    winOut
 	row    []types.Datum
 }
 
@@ -107,7 +123,7 @@ func (w *WindowAgg) compile() error {
 	if err := spec.Window.Validate(spec.InTypes); err != nil {
 		return err
 	}
-	w.keyTypes, w.outTypes, w.calls = nil, nil, nil
+	w.keyTypes, w.outTypes, w.resTypes, w.calls = nil, nil, nil, nil
 	for _, c := range spec.KeyCols {
 		if c < 0 || c >= len(spec.InTypes) {
 			return fmt.Errorf("%w: key column %d of a %d-column input", ErrWindowSpec, c, len(spec.InTypes))
@@ -122,6 +138,7 @@ func (w *WindowAgg) compile() error {
 		}
 		w.calls = append(w.calls, p)
 		w.outTypes = append(w.outTypes, c.OutType)
+		w.resTypes = append(w.resTypes, c.OutType.Nullable())
 	}
 	if w.maxPar == 0 {
 		w.maxPar = state.DefaultMaxParallelism
@@ -158,42 +175,107 @@ func (w *WindowAgg) Open(tc *exec.TaskContext) error {
 	if tc.MaxParallelism > 0 {
 		w.maxPar = tc.MaxParallelism
 	}
-	cache := w.Spec.CacheEntries
-	if cache <= 0 {
-		cache = DefaultAggCacheEntries
-	}
-	w.store = newWinStore(tc, w.calls, cache)
-	if tc.State == nil {
-		return nil
-	}
-	first, last := exec.KeyGroupRange(tc.Subtask, max(tc.Parallelism, 1), w.maxPar)
-	err := w.store.scan(first, last, func(kg int, key []byte, e *winEntry) error {
-		gk, start, err := splitStart(key)
-		if err != nil {
-			return err
+	w.panes, w.sess = openWinStores(tc, w.Spec.Window.Kind, w.Spec.Window.pane(), w.calls, w.Spec.CacheEntries)
+	var err error
+	if w.sess != nil {
+		err = scanSubtask(tc, w.maxPar, w.sess, func(kg int, key []byte, e *winEntry) error {
+			gk, start, err := splitStart(key)
+			if err != nil {
+				return err
+			}
+			id := kgKeyID(kg, gk)
+			w.sessions[id] = insertSpan(w.sessions[id], sessionSpan{start, e.end})
+			w.addTimer(e.end, id)
+			return nil
+		})
+	} else {
+		var legacy []string
+		err = scanSubtask(tc, w.maxPar, w.panes, func(kg int, key []byte, p *winPanes) error {
+			if p.legacy {
+				legacy = append(legacy, kgKeyID(kg, key))
+				return nil
+			}
+			w.addPaneTimer(kgKeyID(kg, key), p)
+			return nil
+		})
+		if err == nil {
+			err = w.migrate(legacy)
 		}
-		w.restore(kg, gk, start, e)
-		return nil
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("window aggregate: restore timers: %w", err)
 	}
 	return nil
 }
 
-// restore re-registers the timers of one stored pane or session.
-func (w *WindowAgg) restore(kg int, gk []byte, start int64, e *winEntry) {
-	id := string(append([]byte{byte(kg >> 8), byte(kg)}, gk...))
-	if w.Spec.Window.Kind == WindowSession {
-		w.sessions[id] = insertSpan(w.sessions[id], sessionSpan{start, e.end})
-		w.addTimer(e.end, id)
-		return
+// ensureStores gives a WindowAgg used without Open its stores in memory.
+func (w *WindowAgg) ensureStores() {
+	if w.panes == nil && w.sess == nil {
+		w.panes, w.sess = openWinStores(nil, w.Spec.Window.Kind, w.Spec.Window.pane(), w.calls, 0)
 	}
-	w.Spec.Window.windowEnds(start, func(end int64) {
-		if end > e.fired {
-			w.addTimer(end, id)
+}
+
+// addPaneTimer sets the timer of key id (kg ‖ group key), whose panes are
+// p, at its next window to fire, if any.
+func (w *WindowAgg) addPaneTimer(id string, p *winPanes) {
+	if end, ok := w.nextEnd(p, p.fired); ok {
+		w.addTimer(end, id)
+	}
+}
+
+// migrate moves the panes of format version 1 (one entry per pane, under
+// the group key ‖ start), whose ids (kg ‖ key) Open found, into the entry
+// of their group key, and sets the timers of those keys.
+func (w *WindowAgg) migrate(legacy []string) error {
+	if len(legacy) == 0 {
+		return nil
+	}
+	nc := len(w.calls)
+	var keys []string
+	for _, id := range legacy {
+		kg, key := splitKgKeyID(id)
+		old, ok, err := w.panes.get(kg, key)
+		if err != nil || !ok || len(key) < 8 {
+			if err == nil {
+				err = fmt.Errorf("pane %x vanished: %w", key, state.ErrCorrupt)
+			}
+			return err
 		}
-	})
+		if err := w.panes.del(kg, key); err != nil {
+			return err
+		}
+		gk := key[:len(key)-8]
+		p, ok, err := w.panes.get(kg, gk)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			p = &winPanes{fired: math.MinInt64}
+			keys = append(keys, kgKeyID(kg, gk))
+		}
+		k, found := p.find(old.starts[0])
+		if !found {
+			p.insert(k, old.starts[0], nc)
+		}
+		if err := mergeVals(w.calls, p.pane(k, nc), old.vals); err != nil {
+			return err
+		}
+		p.fired = max(p.fired, old.fired)
+		if err := w.panes.put(kg, gk, p); err != nil {
+			return err
+		}
+	}
+	for _, id := range keys {
+		kg, gk := splitKgKeyID(id)
+		p, ok, err := w.panes.get(kg, gk)
+		if err != nil {
+			return err
+		}
+		if ok {
+			w.addPaneTimer(id, p)
+		}
+	}
+	return nil
 }
 
 func insertSpan(spans []sessionSpan, s sessionSpan) []sessionSpan {
@@ -228,9 +310,7 @@ func (w *WindowAgg) Process(b *types.Batch, out exec.Collector) error {
 	if err := w.compile(); err != nil {
 		return err
 	}
-	if w.store == nil {
-		w.store = newWinStore(nil, w.calls, 0)
-	}
+	w.ensureStores()
 	if len(b.Cols) != len(w.Spec.InTypes) {
 		return fmt.Errorf("window aggregate: %d-column batch, want %d", len(b.Cols), len(w.Spec.InTypes))
 	}
@@ -280,22 +360,31 @@ func (w *WindowAgg) addPane(kg int, b *types.Batch, i int, ts int64) error {
 		w.late++
 		return nil
 	}
-	idLen := len(w.kbuf)
-	w.kbuf = appendStart(w.kbuf, ps)
-	key := w.kbuf[2:]
-	e, err := w.store.get(kg, key)
+	gk := w.kbuf[2:]
+	p, ok, err := w.panes.get(kg, gk)
 	if err != nil {
 		return fmt.Errorf("window aggregate: read state: %w", err)
 	}
-	if e == nil {
-		e = &winEntry{end: ps + win.pane(), fired: math.MinInt64, rec: newWindowRecord(w.calls)}
-		id := string(w.kbuf[:idLen])
-		win.windowEnds(ps, func(end int64) { w.addTimer(end, id) })
+	if !ok {
+		p = &winPanes{fired: math.MinInt64}
+	} else if first <= p.fired {
+		// The first window of the pane fired before a restore, with a
+		// watermark the restored operator has not seen yet.
+		w.late++
+		return nil
 	}
-	if err := addRow(w.calls, e.rec, b, i); err != nil {
+	nc := len(w.calls)
+	k, found := p.find(ps)
+	if !found {
+		if next, ok := w.nextEnd(p, p.fired); !ok || first < next {
+			w.addTimer(first, string(w.kbuf))
+		}
+		p.insert(k, ps, nc)
+	}
+	if err := addRow(w.calls, p.pane(k, nc), b, i); err != nil {
 		return err
 	}
-	if err := w.store.put(kg, key, e); err != nil {
+	if err := w.panes.put(kg, gk, p); err != nil {
 		return fmt.Errorf("window aggregate: write state: %w", err)
 	}
 	return nil
@@ -339,29 +428,29 @@ func (w *WindowAgg) addSession(kg int, b *types.Batch, i int, ts int64) error {
 		}
 		kept = rest
 	}
-	rec := newWindowRecord(w.calls)
+	rec := newAccRecord(len(w.calls))
 	key := func(start int64) []byte { return appendStart(slices.Clone(gk), start) }
 	for _, s := range absorbed {
-		e, err := w.store.get(kg, key(s.start))
+		e, ok, err := w.sess.get(kg, key(s.start))
 		if err != nil {
 			return fmt.Errorf("window aggregate: read state: %w", err)
 		}
-		if e == nil {
+		if !ok {
 			return fmt.Errorf("window aggregate: session [%d, %d) has no state: %w", s.start, s.end, state.ErrCorrupt)
 		}
-		if err := mergeRecord(w.calls, rec, e.rec); err != nil {
+		if err := mergeVals(w.calls, rec.vals, e.rec.vals); err != nil {
 			return err
 		}
 		if s.start != merged.start {
-			if err := w.store.del(kg, key(s.start)); err != nil {
+			if err := w.sess.del(kg, key(s.start)); err != nil {
 				return fmt.Errorf("window aggregate: delete state: %w", err)
 			}
 		}
 	}
-	if err := addRow(w.calls, rec, b, i); err != nil {
+	if err := addRow(w.calls, rec.vals, b, i); err != nil {
 		return err
 	}
-	if err := w.store.put(kg, key(merged.start), &winEntry{end: merged.end, fired: math.MinInt64, rec: rec}); err != nil {
+	if err := w.sess.put(kg, key(merged.start), &winEntry{end: merged.end, rec: rec}); err != nil {
 		return fmt.Errorf("window aggregate: write state: %w", err)
 	}
 	w.sessions[id] = insertSpan(kept, merged)
@@ -397,153 +486,17 @@ func (w *WindowAgg) Finish(out exec.Collector) error {
 	return w.fire(out)
 }
 
-// fire emits the windows due at w.wm.
-func (w *WindowAgg) fire(out exec.Collector) error {
-	if w.store == nil {
-		w.store = newWinStore(nil, w.calls, 0)
-	}
-	for len(w.ends) > 0 && w.ends[0]-1 <= w.wm {
-		end := heap.Pop(&w.ends).(int64)
-		set := w.timers[end]
-		delete(w.timers, end)
-		ids := make([]string, 0, len(set))
-		for id := range set {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			var err error
-			if w.Spec.Window.Kind == WindowSession {
-				err = w.fireSession(end, id)
-			} else {
-				err = w.firePanes(end, id)
-			}
-			if err != nil {
-				return err
-			}
-			if w.outBuf != nil && w.outBuf.Len() >= types.DefaultBatchSize {
-				if err := w.flushOut(out); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return w.flushOut(out)
-}
-
-// firePanes emits the window ending at end for key id (kg ‖ group key),
-// merged from its panes, and drops the panes it was the last window of.
-func (w *WindowAgg) firePanes(end int64, id string) error {
-	win := &w.Spec.Window
-	kg := int(id[0])<<8 | int(id[1])
-	gk := []byte(id[2:])
-	var acc *accRecord
-	var err error
-	start := win.windowPanes(end, func(ps int64) {
-		if err != nil {
-			return
-		}
-		key := appendStart(slices.Clone(gk), ps)
-		var e *winEntry
-		if e, err = w.store.get(kg, key); err != nil || e == nil {
-			return
-		}
-		if acc == nil {
-			acc = newWindowRecord(w.calls)
-		}
-		if err = mergeRecord(w.calls, acc, e.rec); err != nil {
-			return
-		}
-		if win.lastEnd(ps) <= end {
-			err = w.store.del(kg, key)
-		} else {
-			e.fired = end
-			err = w.store.put(kg, key, e)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("window aggregate: fire window ending %s: %w", types.FormatTimestamp(end, 6), err)
-	}
-	if acc == nil {
-		return nil
-	}
-	return w.emit(gk, start, end, acc)
-}
-
-// fireSession emits the session of key id ending at end, if it still
-// exists (a merged session moved its end).
-func (w *WindowAgg) fireSession(end int64, id string) error {
-	spans := w.sessions[id]
-	k := slices.IndexFunc(spans, func(s sessionSpan) bool { return s.end == end })
-	if k < 0 {
-		return nil
-	}
-	s := spans[k]
-	if spans = slices.Delete(spans, k, k+1); len(spans) == 0 {
-		delete(w.sessions, id)
-	} else {
-		w.sessions[id] = spans
-	}
-	kg := int(id[0])<<8 | int(id[1])
-	gk := []byte(id[2:])
-	key := appendStart(slices.Clone(gk), s.start)
-	e, err := w.store.get(kg, key)
-	if err == nil && e == nil {
-		err = fmt.Errorf("session [%d, %d) has no state: %w", s.start, s.end, state.ErrCorrupt)
-	}
-	if err == nil {
-		err = w.store.del(kg, key)
-	}
-	if err != nil {
-		return fmt.Errorf("window aggregate: fire session: %w", err)
-	}
-	return w.emit(gk, s.start, s.end, e.rec)
-}
-
-// emit appends the row of one window to the output buffer.
-func (w *WindowAgg) emit(gk []byte, start, end int64, acc *accRecord) error {
-	row, rest, err := state.DecodeKey(gk, w.keyTypes, w.row[:0])
-	if err == nil && len(rest) != 0 {
-		err = fmt.Errorf("%d trailing key bytes: %w", len(rest), state.ErrCorrupt)
-	}
-	if err != nil {
-		return fmt.Errorf("window aggregate: decode key: %w", err)
-	}
-	row = append(row,
-		types.Datum{Type: WindowTimeType, I: start},
-		types.Datum{Type: WindowTimeType, I: end},
-		types.Datum{Type: WindowTimeType, I: end - MicrosPerMilli})
-	for c := range w.calls {
-		d, err := w.calls[c].resultDatum(&acc.vals[c])
-		if err != nil {
-			return err
-		}
-		row = append(row, d)
-	}
-	w.row = row
-	if w.outBuf == nil {
-		w.outBuf = types.NewBatch(w.outTypes)
-	}
-	w.outBuf.AppendRow(types.Insert, row)
-	return nil
-}
-
-func (w *WindowAgg) flushOut(out exec.Collector) error {
-	if w.outBuf == nil || w.outBuf.Len() == 0 {
-		return nil
-	}
-	b := w.outBuf
-	w.outBuf = nil
-	return out.Collect(b)
-}
-
 // Snapshot implements exec.Snapshotter: it flushes the window state (all
 // of it is keyed state; no other bytes).
 func (w *WindowAgg) Snapshot(id int64) ([]byte, error) {
-	if w.store == nil {
-		return nil, nil
+	var err error
+	switch {
+	case w.panes != nil:
+		err = w.panes.flush()
+	case w.sess != nil:
+		err = w.sess.flush()
 	}
-	if err := w.store.flush(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("window aggregate: snapshot %d: %w", id, err)
 	}
 	return nil, nil
@@ -569,9 +522,8 @@ func (w *WindowAgg) Close() error {
 		}
 		log.Printf("window aggregate %s%s: dropped %d late rows", w.Spec.Window.String(), where, w.late)
 	}
-	w.store, w.timers, w.sessions, w.ends = nil, nil, nil, nil
-	w.outBuf.Release()
-	w.outBuf = nil
+	w.panes, w.sess, w.timers, w.sessions, w.ends = nil, nil, nil, nil, nil
+	w.out.release()
 	return nil
 }
 

@@ -78,12 +78,7 @@ func sweepKeyed[V any](c *stateTTL, ks *state.KeyedState[V], access func(V) int6
 	if !c.enabled() || ks == nil {
 		return 0, nil
 	}
-	first := c.next
-	last := min(first+ttlSweepKeyGroups-1, c.last)
-	c.next = last + 1
-	if c.next > c.last {
-		c.next = c.first
-	}
+	first, last := c.nextSweep()
 	now := c.stamp()
 	type gk struct {
 		kg  int
@@ -105,4 +100,17 @@ func sweepKeyed[V any](c *stateTTL, ks *state.KeyedState[V], access func(V) int6
 		}
 	}
 	return len(expired), nil
+}
+
+// nextSweep returns the key groups [first, last] the next sweep covers
+// (ttlSweepKeyGroups of the subtask's range, wrapping around) and moves the
+// cursor past them.
+func (c *stateTTL) nextSweep() (first, last int) {
+	first = c.next
+	last = min(first+ttlSweepKeyGroups-1, c.last)
+	c.next = last + 1
+	if c.next > c.last {
+		c.next = c.first
+	}
+	return first, last
 }

@@ -348,12 +348,7 @@ func (s *joinKeyedState) flush() error {
 // the next ttlSweepKeyGroups key groups of the subtask, as sweepKeyed does
 // for other operators.
 func (s *joinKeyedState) sweep(c *stateTTL) error {
-	first := c.next
-	last := min(first+ttlSweepKeyGroups-1, c.last)
-	c.next = last + 1
-	if c.next > c.last {
-		c.next = c.first
-	}
+	first, last := c.nextSweep()
 	now := c.stamp()
 	type gk struct {
 		kg  int

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func trimmable(maps io.Reader, dirs []string) []fileMapping {
 		}
 		dir, base := filepath.Split(m.path)
 		dir = filepath.Clean(dir)
-		if !under(dir, dirs) {
+		if !slices.Contains(dirs, dir) {
 			continue
 		}
 		switch filepath.Ext(base) {
@@ -101,16 +102,6 @@ func parseMapping(line []byte) (fileMapping, bool) {
 		return fileMapping{}, false
 	}
 	return fileMapping{start: uintptr(start), end: uintptr(end), path: path}, true
-}
-
-// under reports whether dir is one of dirs.
-func under(dir string, dirs []string) bool {
-	for _, d := range dirs {
-		if dir == d {
-			return true
-		}
-	}
-	return false
 }
 
 // trimLoop drops the store's mapped file pages every trimInterval until

@@ -80,19 +80,9 @@ func sweepKeyed[V any](c *stateTTL, ks *state.KeyedState[V], access func(V) int6
 	}
 	first, last := c.nextSweep()
 	now := c.stamp()
-	type gk struct {
-		kg  int
-		key string
-	}
-	var expired []gk
-	err := ks.ScanKeyGroups(first, last, func(kg int, key []byte, v V) error {
-		if c.expired(access(v), now) {
-			expired = append(expired, gk{kg, string(key)})
-		}
-		return nil
-	})
+	expired, err := expiredKeys(ks, first, last, func(v V) bool { return c.expired(access(v), now) })
 	if err != nil {
-		return 0, fmt.Errorf("sweep expired state: %w", err)
+		return 0, err
 	}
 	for _, e := range expired {
 		if err := ks.Delete(e.kg, []byte(e.key)); err != nil {
@@ -100,6 +90,28 @@ func sweepKeyed[V any](c *stateTTL, ks *state.KeyedState[V], access func(V) int6
 		}
 	}
 	return len(expired), nil
+}
+
+// keyedRef names a key of keyed state.
+type keyedRef struct {
+	kg  int
+	key string
+}
+
+// expiredKeys returns the keys of key groups [first, last] of ks whose
+// value is expired.
+func expiredKeys[V any](ks *state.KeyedState[V], first, last int, expired func(V) bool) ([]keyedRef, error) {
+	var out []keyedRef
+	err := ks.ScanKeyGroups(first, last, func(kg int, key []byte, v V) error {
+		if expired(v) {
+			out = append(out, keyedRef{kg, string(key)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sweep expired state: %w", err)
+	}
+	return out, nil
 }
 
 // nextSweep returns the key groups [first, last] the next sweep covers

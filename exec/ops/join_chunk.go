@@ -350,21 +350,13 @@ func (s *joinKeyedState) flush() error {
 func (s *joinKeyedState) sweep(c *stateTTL) error {
 	first, last := c.nextSweep()
 	now := c.stamp()
-	type gk struct {
-		kg  int
-		key string
-	}
-	var expired []gk
 	for side := range s.ks {
-		expired = expired[:0]
-		err := s.ks[side].ScanKeyGroups(first, last, func(kg int, key []byte, e *joinRows) error {
-			if e.next > 0 && c.expired(e.access, now) { // a head
-				expired = append(expired, gk{kg, string(key)})
-			}
-			return nil
+		// Only a head (next > 0) carries the key's access time.
+		expired, err := expiredKeys(s.ks[side], first, last, func(e *joinRows) bool {
+			return e.next > 0 && c.expired(e.access, now)
 		})
 		if err != nil {
-			return fmt.Errorf("%s side: sweep expired state: %w", joinSideName(side), err)
+			return fmt.Errorf("%s side: %w", joinSideName(side), err)
 		}
 		for _, e := range expired {
 			if err := s.dropKey(side, e.kg, []byte(e.key)); err != nil {

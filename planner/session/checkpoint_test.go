@@ -154,7 +154,10 @@ func TestTimeoutShownInCheckpoints(t *testing.T) {
 		CREATE TABLE stall (k BIGINT, n BIGINT) WITH ('connector' = 'test-stall', 'snapshot-delay' = '100', 'slow-snapshots' = '1');
 		SET 'execution.checkpointing.interval' = '0';
 		SET 'execution.checkpointing.timeout' = '20 ms';
-		SET 'execution.checkpointing.tolerable-failed-checkpoints' = '5';`)
+		SET 'execution.checkpointing.tolerable-failed-checkpoints' = '200';`)
+	// Tolerate as many failures as the FLUSH retries below: on a loaded
+	// machine later checkpoints can time out too, and a failed job would
+	// take its checkpoint history with it.
 	id := startJob(t, s, "INSERT INTO stall SELECT k, COUNT(*) FROM gen GROUP BY k;")
 	if err := s.Execute(context.Background(), "FLUSH;", nil); err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("FLUSH with a stalled checkpoint: %v", err)

@@ -317,7 +317,20 @@ func (pl *Planner) pruneNode(n Node, need []bool) (Node, []int, error) {
 			return nil, nil, err
 		}
 		return &Sink{Input: in, Table: x.Table, UpsertKey: x.UpsertKey}, identity(), nil
-	case *Aggregate, *Join, *Rank, *SingleRow, *WindowTVF, *WindowAggregate:
+	case *Join:
+		return pl.pruneJoin(x, need)
+	case *Rank:
+		if x.window() == nil {
+			return pl.pruneRank(x, need)
+		}
+		ins := []Node{x.Input}
+		p, _, err := pl.pruneNode(x.Input, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		ins[0] = p
+		return withInputs(n, ins), identity(), nil
+	case *Aggregate, *SingleRow, *WindowTVF, *WindowAggregate:
 		// Their inputs keep every column (a projection below an
 		// Aggregate already computes only what it needs).
 		ins := n.Inputs()

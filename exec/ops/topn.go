@@ -313,6 +313,9 @@ func (t *TopN) Process(b *types.Batch, out exec.Collector) error {
 			p.touched = true
 			t.touched = append(t.touched, p)
 		}
+		if t.Spec.InsertOnly && int64(len(p.rows)) >= t.Spec.N && !t.entersFull(p, b, i) {
+			continue // no change: the row would rank below the N kept
+		}
 		t.row = b.Row(i, t.row[:0])
 		if op.IsAdd() {
 			t.add(p)
@@ -356,6 +359,22 @@ func (t *TopN) add(p *topnPart) {
 		clear(p.rows[t.Spec.N:])
 		p.rows = p.rows[:t.Spec.N]
 	}
+}
+
+// entersFull reports whether row i of b would enter p's top N when p holds
+// N rows already (insert-only): whether it orders strictly before the last
+// of them (a tie arrived later and ranks after). It reads only the order
+// columns, so that the rows that do not enter, most of them in a Top-1 over
+// a busy partition (Nexmark q9), are not copied out of the batch.
+func (t *TopN) entersFull(p *topnPart, b *types.Batch, i int) bool {
+	last := p.rows[len(p.rows)-1].vals
+	for _, k := range t.Spec.Order {
+		d := b.Cols[k.Col].Get(i)
+		if c := compareDatums(&last[k.Col], &d, k); c != 0 {
+			return c > 0
+		}
+	}
+	return false
 }
 
 // retract removes the last-arrived row of p equal to t.row, if any.

@@ -63,7 +63,7 @@ func TestTrimFilePagesKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	dirs := mappedDirs(dir+"/badger", dir+"/badger-state")
-	if pageoutSupported() && !trimFilePages(dirs) {
+	if pageoutSupported() && !trimFilePages(dirs, 0) { // budget 0: trim all
 		t.Fatal("trimFilePages failed")
 	}
 	ks2 := NewKeyedState[[]byte](st, OperatorNamespace("job", 1, 1), bytesCodec{}, 16)
@@ -80,3 +80,35 @@ type bytesCodec struct{}
 
 func (bytesCodec) Encode(dst []byte, v []byte) []byte { return append(dst, v...) }
 func (bytesCodec) Decode(b []byte) ([]byte, error)    { return append([]byte(nil), b...), nil }
+
+func TestFileRSS(t *testing.T) {
+	status := "Name:\tsluice\nVmRSS:\t  900000 kB\nRssAnon:\t  700000 kB\nRssFile:\t  123456 kB\nRssShmem:\t 0 kB\n"
+	got, ok := fileRSS(strings.NewReader(status))
+	if !ok || got != 123456<<10 {
+		t.Fatalf("fileRSS = %d, %v; want %d", got, ok, 123456<<10)
+	}
+	if _, ok := fileRSS(strings.NewReader("Name:\tx\nRssFile:\t12 MB\n")); ok {
+		t.Fatal("fileRSS accepted a unit other than kB")
+	}
+	if _, ok := fileRSS(strings.NewReader("Name:\tx\n")); ok {
+		t.Fatal("fileRSS without an RssFile line")
+	}
+}
+
+func TestTrimOldestFirst(t *testing.T) {
+	ms := []fileMapping{
+		{path: "/d/badger-state/000012.sst"},
+		{path: "/d/badger/000003.vlog"},
+		{path: "/d/badger-state/000002.sst"},
+		{path: "/d/badger-state/000007.vlog"},
+	}
+	oldestFirst(ms)
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.path)
+	}
+	want := "/d/badger-state/000002.sst,/d/badger/000003.vlog,/d/badger-state/000007.vlog,/d/badger-state/000012.sst"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("order = %v, want %s", got, want)
+	}
+}

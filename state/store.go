@@ -168,14 +168,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// valueThresholdFor returns the value threshold: in memory there is no
-// value log, and Badger refuses values at or above the threshold, so it is
-// raised to Badger's maximum (1 MB).
-func valueThresholdFor(opts Options) int64 {
+// valueThresholdFor returns the value threshold vt for a database opened
+// with opts: in memory there is no value log, and Badger refuses values at
+// or above the threshold, so it is raised to Badger's maximum (1 MB).
+func valueThresholdFor(opts Options, vt int64) int64 {
 	if opts.InMemory {
 		return 1 << 20
 	}
-	return valueThreshold
+	return vt
 }
 
 func badgerOptions(dir string, opts Options) badger.Options {
@@ -187,7 +187,7 @@ func badgerOptions(dir string, opts Options) badger.Options {
 		WithBlockCacheSize(blockCacheSize).
 		WithIndexCacheSize(indexCacheSize).
 		WithNumCompactors(numCompactors).
-		WithValueThreshold(valueThresholdFor(opts)).
+		WithValueThreshold(valueThresholdFor(opts, valueThreshold)).
 		WithValueLogFileSize(valueLogFileSize).
 		// Snappy is cheap and roughly halves the disk and cache footprint
 		// of typical rows.
@@ -232,16 +232,59 @@ const (
 	// stateNumMemtables: as numMemtables, so a flush to L0 slower than
 	// filling a memtable does not stall write-backs at once.
 	stateNumMemtables = 3
-	// stateBlockCacheSize: operators cache decoded values themselves
-	// (KeyedState), so Badger's block cache only serves cache misses.
-	stateBlockCacheSize = 16 << 20
-	// stateIndexCacheSize bounds table indexes and bloom filters, as
-	// indexCacheSize.
-	stateIndexCacheSize = 8 << 20
+	// stateCompression: none. Snappy made every table read of a cache
+	// miss a decompression into a fresh buffer (Go heap, so also GC work)
+	// and every flush and compaction a compression, for a smaller disk
+	// footprint that only the page cache cares about: with None, Nexmark q7
+	// at 2 M events 17.5 -> 15.6 CPU s, q9 at 3 M 20.7 -> 19.7 (see
+	// stateValueThreshold for the combined figures).
+	stateCompression = options.None
+	// stateBlockCacheSize: none. Badger needs a block cache only to keep
+	// decompressed or decrypted blocks; an uncompressed block is a slice of
+	// the mapped table file (table.block reads it in place), so a cache hit
+	// saved little more than parsing the block's entry offsets, while every
+	// read paid a ristretto lookup and every miss an insertion. Operators
+	// cache decoded values themselves (KeyedState) anyway. Badger refuses
+	// to open (panics) with compression on and no block cache, so the two
+	// settings go together (TestStateOptions).
+	stateBlockCacheSize = 0
+	// stateIndexCacheSize: none. Badger's index cache holds only the
+	// indexes of encrypted tables (table.fetchIndex); an unencrypted
+	// table's index and bloom filter are read in place from its mapped
+	// file whatever this is set to, so a bounded cache bought nothing
+	// (q7 at 2 M events, q9 at 3 M with 64 MB: unchanged).
+	stateIndexCacheSize = 0
+	// stateValueThreshold: values of 256 bytes or more go to the value
+	// log. Join chunks (up to ~4 KB) and heads (up to ~1 KB) are most of
+	// the state's bytes; inline in the LSM tree, each was written to the
+	// memtable's WAL, again to an L0 table and again at every compaction
+	// (an msync per new table), and Badger's table writes and compactions
+	// were a quarter of q9's CPU. In the value log a value is written once
+	// and compactions move only its 12-byte pointer: bytes written per run
+	// roughly halve (q9 at 3 M events 1018 -> 531 MB, q7 at 2 M 658 -> 506
+	// MB) and so do the flushes, at the cost of a second lookup (a mapped
+	// read) when a value is read and of value-log garbage that only value-
+	// log GC (gcLoop) reclaims. 64 bytes measured the same (q9 3 M 18.4 s,
+	// 541 MB written) but would also send small aggregate accumulators
+	// there. Measured (cpu_seconds, peak RSS; 2 cores shared with other
+	// benchmarks at load 5-10, so single figures are off by up to a fifth):
+	//   Snappy, 16 MB block cache, 1 KiB  q9 3 M 20.9-24.6 s; q9 10 M 154 s,
+	//                                     1043 MiB; q7 5 M 142 s, 1041 MiB
+	//   None, no block cache, 1 KiB       q9 3 M 20.0-21.9 s; q7 5 M 103 s,
+	//                                     1020 MiB
+	//   Snappy, 256 B                     q9 3 M 16.4-16.5 s
+	//   None, no block cache, 256 B       q9 10 M 63 s, 875 MiB (6.3 -> 1.8
+	//                                     GB written); q7 5 M 91-114 s,
+	//                                     674-753 MiB
+	// and unchanged within noise: q4, q5, q16, q18, q19, q20 at 3 M.
+	stateValueThreshold = 256
 )
 
 // stateBadgerOptions returns the options of the managed-mode state
-// database.
+// database. Left at Badger's defaults after measuring (q7 at 2 M events,
+// q9 at 3 M; no gain beyond noise in CPU or in bytes written): base
+// table size 8 MB, base level size 64 or 256 MB (also with a level
+// multiplier of 5), three compactors, a bloom false-positive rate of 0.1%.
 func stateBadgerOptions(dir string, opts Options) badger.Options {
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
@@ -255,9 +298,9 @@ func stateBadgerOptions(dir string, opts Options) badger.Options {
 		WithBlockCacheSize(stateBlockCacheSize).
 		WithIndexCacheSize(stateIndexCacheSize).
 		WithNumCompactors(numCompactors).
-		WithValueThreshold(valueThresholdFor(opts)).
+		WithValueThreshold(valueThresholdFor(opts, stateValueThreshold)).
 		WithValueLogFileSize(valueLogFileSize).
-		WithCompression(options.Snappy).
+		WithCompression(stateCompression).
 		WithMetricsEnabled(false).
 		// Each key has one writer (the subtask owning its key group), so
 		// there is nothing to detect; and in managed mode Badger keeps the

@@ -21,11 +21,13 @@ import (
 // rather than with what is in use. The store therefore checks the
 // process's resident file pages (RssFile) once a second and, when they
 // exceed fileRSSBudget, tells the kernel to reclaim the pages of its
-// tables and of all but the newest value-log file (madvise MADV_PAGEOUT,
-// Linux 5.4 and later; a no-op elsewhere), oldest file first, until they
-// are back under three quarters of the budget. The data stays on disk; a
-// later read of a dropped page faults it back in from there. The
-// memtables' write-ahead files, written all the time, are left alone.
+// files (madvise MADV_PAGEOUT, Linux 5.4 and later; a no-op elsewhere) in
+// the order of trimOrder, until they are back under three quarters of the
+// budget. The data stays on disk; a later read of a dropped page faults it
+// back in from there. The memtables' write-ahead files are included: the
+// store's three 32 MB memtables alone would otherwise keep about 100 MB of
+// written pages resident, most of the budget, so that every check trimmed
+// the tables' pages and reads faulted them back in.
 //
 // Reclaiming every mapped page every second, whatever the total, made
 // reads of state beyond the operators' caches fault most pages back in
@@ -50,12 +52,12 @@ type fileMapping struct {
 	path       string
 }
 
-// trimmable returns the shared file mappings of .sst and .vlog files under
-// the directories dirs, except each directory's newest value-log file
-// (being appended to), read from maps (the format of /proc/self/maps).
+// trimmable returns the shared file mappings of the store's Badger files
+// under the directories dirs (tables .sst, value logs .vlog, memtable
+// write-ahead files .mem), read from maps (the format of /proc/self/maps),
+// in the order to reclaim them (trimOrder).
 func trimmable(maps io.Reader, dirs []string) []fileMapping {
 	var found []fileMapping
-	newest := map[string]int{} // dir → highest value-log file number
 	sc := bufio.NewScanner(maps)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
@@ -64,51 +66,45 @@ func trimmable(maps io.Reader, dirs []string) []fileMapping {
 			continue
 		}
 		dir, base := filepath.Split(m.path)
-		dir = filepath.Clean(dir)
-		if !slices.Contains(dirs, dir) {
+		if !slices.Contains(dirs, filepath.Clean(dir)) {
 			continue
 		}
 		switch filepath.Ext(base) {
-		case ".sst":
-		case ".vlog":
-			if n, err := strconv.Atoi(strings.TrimSuffix(base, ".vlog")); err == nil {
-				if cur, ok := newest[dir]; !ok || n > cur {
-					newest[dir] = n
-				}
-			}
-		default:
-			continue
+		case ".sst", ".vlog", ".mem":
+			found = append(found, m)
 		}
-		found = append(found, m)
 	}
-	kept := found[:0]
-	for _, m := range found {
-		dir, base := filepath.Split(m.path)
-		if filepath.Ext(base) == ".vlog" {
-			n, err := strconv.Atoi(strings.TrimSuffix(base, ".vlog"))
-			if err != nil || n == newest[filepath.Clean(dir)] {
-				continue
-			}
-		}
-		kept = append(kept, m)
-	}
-	return kept
+	trimOrder(found)
+	return found
 }
 
-// oldestFirst orders mappings by the number in their file name (Badger
-// numbers tables and value-log files in the order it creates them), so
-// that trimming reclaims the pages of long-lived files (the lower levels,
-// the bulk of the data) before those of files just written.
-func oldestFirst(ms []fileMapping) {
-	num := func(m fileMapping) int {
+// trimOrder orders mappings for reclaiming: first the memtables'
+// write-ahead files (written once and read only when recovering), then
+// tables and value logs by the number in their file name, oldest first
+// (Badger numbers them in the order it creates them), so that the pages
+// of long-lived files (the lower levels, the bulk of the data) go before
+// those of files just written.
+func trimOrder(ms []fileMapping) {
+	key := func(m fileMapping) (int, int) {
 		base := filepath.Base(m.path)
-		n, err := strconv.Atoi(strings.TrimSuffix(base, filepath.Ext(base)))
+		ext := filepath.Ext(base)
+		n, err := strconv.Atoi(strings.TrimSuffix(base, ext))
 		if err != nil {
-			return -1
+			n = -1
 		}
-		return n
+		if ext == ".mem" {
+			return 0, n
+		}
+		return 1, n
 	}
-	slices.SortStableFunc(ms, func(a, b fileMapping) int { return num(a) - num(b) })
+	slices.SortStableFunc(ms, func(a, b fileMapping) int {
+		ca, na := key(a)
+		cb, nb := key(b)
+		if ca != cb {
+			return ca - cb
+		}
+		return na - nb
+	})
 }
 
 // fileRSS returns the RssFile figure (bytes) of a /proc/PID/status file.

@@ -28,7 +28,6 @@ func trimFilePages(dirs []string, budget int64) (supported bool) {
 	}
 	ms := trimmable(f, dirs)
 	_ = f.Close()
-	oldestFirst(ms)
 	for _, m := range ms {
 		// Errors (a mapping unmapped meanwhile) are of no consequence.
 		_, _, _ = unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_PAGEOUT)

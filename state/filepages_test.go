@@ -27,17 +27,19 @@ func TestTrimmableMappings(t *testing.T) {
 		}
 	}
 	want := []string{
-		"/data/st/badger-state/000001.sst",  // a table
-		"/data/st/badger-state/000001.vlog", // an older value log
+		"/data/st/badger-state/00005.mem",   // write-ahead files first
+		"/data/st/badger-state/000001.sst",  // then by number
+		"/data/st/badger-state/000001.vlog", // (value logs and tables)
+		"/data/st/badger-state/000002.vlog",
+		"/data/st/badger/000007.vlog",
 		"/data/st/badger/000009.sst",
 	}
-	// Not: the newest value log of each directory (being written), a
-	// write-ahead file, a private mapping, another directory, anonymous memory.
+	// Not: a private mapping, another directory, anonymous memory.
 	if strings.Join(paths, ",") != strings.Join(want, ",") {
 		t.Fatalf("trimmable = %v, want %v", paths, want)
 	}
-	if got[0].start != 0x7f0000000000 || got[0].end != 0x7f0000100000 {
-		t.Fatalf("range = %x-%x", got[0].start, got[0].end)
+	if got[1].start != 0x7f0000000000 || got[1].end != 0x7f0000100000 {
+		t.Fatalf("range = %x-%x", got[1].start, got[1].end)
 	}
 }
 
@@ -101,13 +103,14 @@ func TestTrimOldestFirst(t *testing.T) {
 		{path: "/d/badger/000003.vlog"},
 		{path: "/d/badger-state/000002.sst"},
 		{path: "/d/badger-state/000007.vlog"},
+		{path: "/d/badger-state/000009.mem"},
 	}
-	oldestFirst(ms)
+	trimOrder(ms)
 	var got []string
 	for _, m := range ms {
 		got = append(got, m.path)
 	}
-	want := "/d/badger-state/000002.sst,/d/badger/000003.vlog,/d/badger-state/000007.vlog,/d/badger-state/000012.sst"
+	want := "/d/badger-state/000009.mem,/d/badger-state/000002.sst,/d/badger/000003.vlog,/d/badger-state/000007.vlog,/d/badger-state/000012.sst"
 	if strings.Join(got, ",") != want {
 		t.Fatalf("order = %v, want %s", got, want)
 	}

@@ -88,16 +88,24 @@ func TestCrashAndRestore(t *testing.T) {
 			eventually(t, "checkpoint 3", func() bool { return d.progress(j.sinkID, 0) == 3 })
 			j.crash()
 
-			// Restoring again from 2 (whose epoch is applied) changes nothing
-			// for checkpoint 2 and replays what came after it.
+			// Restoring again from 2, older than the last checkpoint applied
+			// (a rewind, as to an older savepoint), changes nothing for
+			// checkpoint 2 and applies what is replayed after it again: the
+			// keyed table converges, the append-only one gets those rows a
+			// second time (docs/connectors/postgres.md, Guarantees). The
+			// progress row says 3 before (and 2 in between), so the test
+			// waits for the table itself.
 			j = startJob(t, table, jobOpts{jobID: "crash", restore: restoreFrom(2, snaps, 1)})
 			j.send("+I 4 d")
 			j.checkpoint(3)
 			j.job.NotifyCheckpointComplete(3)
-			eventually(t, "checkpoint 3 again", func() bool { return d.progress(j.sinkID, 0) == 3 })
-			if got := d.dump(query); got != "1 a\n2 b\n3 c\n4 d" {
-				t.Fatalf("final table:\n%s", got)
+			want := "1 a\n2 b\n3 c\n4 d"
+			if !keyed {
+				want += "\n4 d"
 			}
+			eventually(t, "checkpoint 3 applied again", func() bool {
+				return d.dump(query) == want && d.progress(j.sinkID, 0) == 3
+			})
 			j.crash()
 		})
 	}

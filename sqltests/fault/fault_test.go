@@ -211,12 +211,14 @@ func TestKill9(t *testing.T) {
 	}
 	t.Logf("seed %d (replay with -fault.seed=%d -fault.kills=%d -fault.rows=%d)", seed, seed, kills, rows)
 	j := newJob(t, rows, killRate, allSinks)
-	// Kills spread over about twice the failure-free duration; each run
-	// gets less done than its delay (start-up, work after the last
-	// checkpoint), so the job outlives the planned kills.
+	// Each delay is at most the throttled duration d over kills+1, so all
+	// of them together stay below d; a run gets less done than its delay
+	// (start-up, work after the last checkpoint), so the job outlives the
+	// planned kills. (Delays up to twice that let the sum exceed d: with
+	// fast restarts the job then finished before its last kill.)
 	d := time.Duration(rows) * time.Second / killRate
 	plan := KillPlan{Seed: seed, Kills: kills, MinDelay: 100 * time.Millisecond,
-		MaxDelay: max(500*time.Millisecond, 2*d/time.Duration(kills+1))}
+		MaxDelay: max(500*time.Millisecond, d/time.Duration(kills+1))}
 	rep := j.s.RunWithKills(j.script, plan)
 	t.Logf("%d runs (%d of the script), kill delays %v", rep.Runs, rep.Scripts, rep.Delays)
 	if len(rep.Delays) < kills {

@@ -8,7 +8,7 @@ import (
 )
 
 // trimFilePages reclaims the pages of the trimmable mappings of files in
-// dirs (see filepages.go), oldest first, when the process's resident file
+// dirs (see filepages.go), in trimOrder, when the process's resident file
 // pages exceed budget, until they are under three quarters of it. It
 // reports false when /proc/self/status or /proc/self/maps cannot be read,
 // so the caller stops trying. A mapping that went away since

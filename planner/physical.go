@@ -294,7 +294,8 @@ func (c *compiler) node(n Node) (frag, error) {
 			return c.addOp(f, x.describe(), v.OutTypes, ops.IntervalJoinFactory(intervalSpec(x, lf.types, rf.types))), nil
 		}
 		spec := ops.JoinSpec{Type: joinKinds[x.Kind], LeftKeys: x.LeftKeys, RightKeys: x.RightKeys, StateTTL: c.p.StateTTL,
-			LeftTypes: lf.types, RightTypes: rf.types, Residual: x.Residual}
+			LeftTypes: lf.types, RightTypes: rf.types, Residual: x.Residual,
+			InsertOnly: [2]bool{x.Left.Mode() == connectors.AppendOnly, x.Right.Mode() == connectors.AppendOnly}}
 		return c.addOp(f, x.describe(), v.OutTypes, ops.JoinFactory(spec)), nil
 	case *Sink:
 		f, err := c.node(x.Input)

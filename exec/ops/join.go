@@ -48,6 +48,9 @@ var (
 	// ErrJoinInputs is returned when a Join is fed through the
 	// single-input Process, or through an input other than 0 and 1.
 	ErrJoinInputs = errors.New("join: needs two inputs (0 = left, 1 = right)")
+	// ErrJoinRetraction is returned when an input the spec declares
+	// insert-only (JoinSpec.InsertOnly) retracts a row.
+	ErrJoinRetraction = errors.New("join: retraction on an insert-only input")
 )
 
 // JoinSpec is the plan of a Join.
@@ -77,6 +80,12 @@ type JoinSpec struct {
 	StateTTL time.Duration
 	// Now is the processing-time clock of StateTTL; nil means time.Now.
 	Now func() time.Time
+	// InsertOnly may be set by a planner that knows an input (0 = left,
+	// 1 = right) has only +I rows. In keyed state, the rows of such a side
+	// that needs no match counts may then be added without reading the
+	// key's stored rows first (blind appends, see join_blind.go); a
+	// retraction on it fails the join (ErrJoinRetraction).
+	InsertOnly [2]bool
 }
 
 // Validate checks the spec's key columns and types.
@@ -214,6 +223,10 @@ type Join struct {
 	exp       []int32 // rows repeated by their count
 	later     []joinLater
 	laterRows []int32
+	// pr is the probe in progress, probeBlind its function for the rows
+	// added blind (made once: a closure per probe would be allocated).
+	pr         joinProbe
+	probeBlind func(*joinRows) error
 }
 
 // joinSide is the state and plan of one input.
@@ -481,6 +494,9 @@ func (j *Join) add(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) erro
 // retract handles the retraction of row i of input in (non-NULL key k,
 // row hash rh). A row that is not in state is ignored.
 func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) error {
+	if j.Spec.InsertOnly[in] {
+		return ErrJoinRetraction
+	}
 	me := &j.sides[in]
 	found, storedMatches, err := j.removeRow(in, b, i, k, rh)
 	if err != nil || !found {
@@ -562,23 +578,18 @@ func (j *Join) removeRow(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64
 // until all chunks were read.
 func (j *Join) probe(in int, b *types.Batch, i int, k *joinKeyRef, add bool) (int64, error) {
 	os := 1 - in
-	ol := &j.sides[os].lay
 	n, err := j.chunkCount(os, k, false)
-	if err != nil || n == 0 {
-		if err != nil {
-			err = fmt.Errorf("read %s state: %w", joinSideName(os), err)
-		}
-		return 0, err
+	if err != nil {
+		return 0, fmt.Errorf("read %s state: %w", joinSideName(os), err)
 	}
+	p := &j.pr
+	*p = joinProbe{in: in, b: b, i: i, k: k, add: add, d: 1, first: 1, later: j.later[:0], laterRows: j.laterRows[:0]}
 	// d is the change of the match counts, and a stored row whose count
 	// becomes first changes from unmatched to matched or back.
-	d, first := int64(1), int64(1)
 	if !add {
-		d, first = -1, 0
+		p.d, p.first = -1, 0
 	}
-	var matched int64
 	holes, fill := 0, 0
-	later, laterRows := j.later[:0], j.laterRows[:0]
 	for c := range n {
 		e, ok, err := j.state.chunk(os, k, c)
 		if err != nil {
@@ -589,54 +600,19 @@ func (j *Join) probe(in int, b *types.Batch, i int, k *joinKeyRef, add bool) (in
 			continue
 		}
 		fill += e.encBytes
-		sel, err := j.matching(in, b, i, e)
-		if err != nil {
-			return 0, err
-		}
-		trans := j.trans[:0]
-		for _, r := range sel {
-			matched += e.count(ol, int(r))
-			if ol.tracked && e.addMatches(ol, int(r), d) == first {
-				trans = append(trans, r)
-			}
-		}
-		j.trans = trans
-		if ol.tracked && len(sel) > 0 {
-			if err := j.state.put(os, k, c, e); err != nil {
-				return 0, fmt.Errorf("write %s state: %w", joinSideName(os), err)
-			}
-		}
-		switch {
-		case j.semiAnti && in == 1:
-			// Left rows getting their first match or losing their last.
-			op := types.Insert
-			if (j.Spec.Type == AntiJoin) == add {
-				op = types.Delete
-			}
-			err = j.emitStored(op, 0, e, trans)
-		case j.semiAnti:
-			// A left row: only its match count matters.
-		case !ol.tracked:
-			op := types.Insert
-			if !add {
-				op = types.Delete
-			}
-			err = j.emitJoined(op, in, b, i, e, sel)
-		case add:
-			// -D padded, then (later) +I pairs.
-			err = j.emitStored(types.Delete, os, e, trans)
-			later = append(later, joinLater{e: e, lo: int32(len(laterRows))})
-			laterRows = append(laterRows, sel...)
-		default:
-			// -D pairs, then (later) +I padded.
-			err = j.emitJoined(types.Delete, in, b, i, e, sel)
-			later = append(later, joinLater{e: e, lo: int32(len(laterRows))})
-			laterRows = append(laterRows, trans...)
-		}
-		if err != nil {
+		if err := j.probeChunk(p, c, e); err != nil {
 			return 0, err
 		}
 	}
+	// Rows added blind (join_blind.go) have no match counts to update.
+	if j.probeBlind == nil {
+		j.probeBlind = func(e *joinRows) error { return j.probeChunk(&j.pr, -1, e) }
+	}
+	err = j.state.eachBlind(os, k, j.probeBlind)
+	if err != nil {
+		return 0, fmt.Errorf("read %s state: %w", joinSideName(os), err)
+	}
+	later, laterRows := p.later, p.laterRows
 	for x := range later {
 		e, rows := later[x].e, laterRows[later[x].lo:]
 		if x+1 < len(later) {
@@ -653,6 +629,8 @@ func (j *Join) probe(in int, b *types.Batch, i int, k *joinKeyRef, add bool) (in
 	}
 	clear(later) // do not keep chunks alive
 	j.later, j.laterRows = later[:0], laterRows[:0]
+	matched := p.matched
+	*p = joinProbe{}
 	if err != nil {
 		return 0, err
 	}
@@ -662,6 +640,75 @@ func (j *Join) probe(in int, b *types.Batch, i int, k *joinKeyRef, add bool) (in
 		}
 	}
 	return matched, nil
+}
+
+// joinProbe is the progress of probe: the probing row (row i of input in
+// of b, key k, added or retracted), the match-count change d and the
+// count first that marks a change from unmatched to matched or back, the
+// stored rows matched so far, and the rows to emit after all chunks.
+type joinProbe struct {
+	in        int
+	b         *types.Batch
+	i         int
+	k         *joinKeyRef
+	add       bool
+	d, first  int64
+	matched   int64
+	later     []joinLater
+	laterRows []int32
+}
+
+// probeChunk joins p's row with the stored rows of e, chunk c of the
+// other side (-1: rows added blind, which are never tracked), as probe
+// describes.
+func (j *Join) probeChunk(p *joinProbe, c int, e *joinRows) error {
+	in, os := p.in, 1-p.in
+	ol := &j.sides[os].lay
+	sel, err := j.matching(in, p.b, p.i, e)
+	if err != nil {
+		return err
+	}
+	trans := j.trans[:0]
+	for _, r := range sel {
+		p.matched += e.count(ol, int(r))
+		if ol.tracked && e.addMatches(ol, int(r), p.d) == p.first {
+			trans = append(trans, r)
+		}
+	}
+	j.trans = trans
+	if ol.tracked && len(sel) > 0 {
+		if err := j.state.put(os, p.k, c, e); err != nil {
+			return fmt.Errorf("write %s state: %w", joinSideName(os), err)
+		}
+	}
+	switch {
+	case j.semiAnti && in == 1:
+		// Left rows getting their first match or losing their last.
+		op := types.Insert
+		if (j.Spec.Type == AntiJoin) == p.add {
+			op = types.Delete
+		}
+		return j.emitStored(op, 0, e, trans)
+	case j.semiAnti:
+		// A left row: only its match count matters.
+		return nil
+	case !ol.tracked:
+		op := types.Insert
+		if !p.add {
+			op = types.Delete
+		}
+		return j.emitJoined(op, in, p.b, p.i, e, sel)
+	case p.add:
+		// -D padded, then (later) +I pairs.
+		p.later = append(p.later, joinLater{e: e, lo: int32(len(p.laterRows))})
+		p.laterRows = append(p.laterRows, sel...)
+		return j.emitStored(types.Delete, os, e, trans)
+	default:
+		// -D pairs, then (later) +I padded.
+		p.later = append(p.later, joinLater{e: e, lo: int32(len(p.laterRows))})
+		p.laterRows = append(p.laterRows, trans...)
+		return j.emitJoined(types.Delete, in, p.b, p.i, e, sel)
+	}
 }
 
 // joinLater is a chunk whose rows laterRows[lo:] (up to the next

@@ -113,9 +113,21 @@ func (j *Join) newState(tc *exec.TaskContext) joinState {
 		if tc.Epoch != nil {
 			s.ks[side].SetEpoch(tc.Epoch)
 		}
+		if j.Spec.InsertOnly[side] && !l.tracked && j.Spec.StateTTL <= 0 {
+			// Blind appends (join_blind.go); markers under 'l' or 'r'.
+			m := state.NewKeyedState[*joinRows](tc.State, append(ns[:len(ns):len(ns)], suffix+'a'-'A'), &joinRowsCodec{l: l}, joinBlindMarkerCache)
+			if tc.Epoch != nil {
+				m.SetEpoch(tc.Epoch)
+			}
+			s.blind[side] = newJoinBlind(s.ks[side], m, l, j.maxPar)
+		}
 	}
 	return s
 }
+
+// joinBlindMarkerCache is the number of blind-append markers (one per key
+// group at most) a side keeps cached.
+const joinBlindMarkerCache = 4096
 
 // joinKeyedState is the joinState over keyed state, in chunks (see above),
 // caching up to JoinSpec.CacheEntries chunks and joinCacheBytes() bytes
@@ -123,6 +135,7 @@ func (j *Join) newState(tc *exec.TaskContext) joinState {
 type joinKeyedState struct {
 	ks        [2]*state.KeyedState[*joinRows]
 	lay       [2]*joinLayout
+	blind     [2]*joinBlind // nil: the side adds no rows blind
 	maxPar    int
 	limit     int    // joinChunkBytes
 	headLimit int    // joinHeadBytes
@@ -174,6 +187,22 @@ func (s *joinKeyedState) chunk(side int, k *joinKeyRef, c int) (*joinRows, bool,
 
 func (s *joinKeyedState) tail(side int, k *joinKeyRef, b *types.Batch, i int) (int, *joinRows, error) {
 	kg := k.group(s.maxPar)
+	if bl := s.blind[side]; bl != nil {
+		_, _, known, err := s.ks[side].Known(kg, k.key)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !known {
+			bl.cold++
+			if bl.active() {
+				// Only Badger knows the head: add the row blind.
+				e, err := bl.add(kg, k, b, i)
+				return -1, e, err
+			}
+		}
+	}
+	// Known's lookup leaves the entry as the last one looked up, which
+	// Get finds first.
 	h, ok, err := s.ks[side].Get(kg, k.key)
 	if err != nil {
 		return 0, nil, err
@@ -221,7 +250,22 @@ func (s *joinKeyedState) tail(side int, k *joinKeyRef, b *types.Batch, i int) (i
 }
 
 func (s *joinKeyedState) put(side int, k *joinKeyRef, c int, e *joinRows) error {
+	if c < 0 {
+		// Pending rows added blind (see tail), written when enough are.
+		if bl := s.blind[side]; bl.full() {
+			return bl.write()
+		}
+		return nil
+	}
 	return s.ks[side].Put(k.group(s.maxPar), s.chunkKey(k.key, c), e)
+}
+
+func (s *joinKeyedState) eachBlind(side int, k *joinKeyRef, fn func(*joinRows) error) error {
+	bl := s.blind[side]
+	if bl == nil {
+		return nil
+	}
+	return bl.each(k.group(s.maxPar), k, fn)
 }
 
 func (s *joinKeyedState) del(side int, k *joinKeyRef, c int) error {
@@ -337,6 +381,14 @@ func (s *joinKeyedState) compact(side int, k *joinKeyRef, n, holes, fill int) er
 
 func (s *joinKeyedState) flush() error {
 	for side := range s.ks {
+		if bl := s.blind[side]; bl != nil {
+			if err := bl.write(); err != nil {
+				return fmt.Errorf("%s side: %w", joinSideName(side), err)
+			}
+			if err := bl.markers.Flush(); err != nil {
+				return fmt.Errorf("%s side: %w", joinSideName(side), err)
+			}
+		}
 		if err := s.ks[side].Flush(); err != nil {
 			return fmt.Errorf("%s side: %w", joinSideName(side), err)
 		}

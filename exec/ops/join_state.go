@@ -33,8 +33,13 @@ type joinState interface {
 	chunk(side int, k *joinKeyRef, c int) (*joinRows, bool, error)
 	// tail returns the chunk row i of b is to be added to, and its
 	// number: the last chunk when it is at hand and has room, else a
-	// new, empty one after it. The caller adds the row and puts it.
+	// new, empty one after it; or, with number -1, rows that are added
+	// blind (join_blind.go). The caller adds the row and puts it.
 	tail(side int, k *joinKeyRef, b *types.Batch, i int) (int, *joinRows, error)
+	// eachBlind calls fn with each of the side's rows of the key added
+	// blind (tail returned them with number -1), after the chunks in
+	// reading order. fn must not change them or call the state.
+	eachBlind(side int, k *joinKeyRef, fn func(*joinRows) error) error
 	put(side int, k *joinKeyRef, c int, e *joinRows) error
 	// del deletes chunk c, which is empty; the key's rows are gone
 	// when it was the last chunk with rows.
@@ -211,6 +216,9 @@ func (s *joinMapState) tail(side int, k *joinKeyRef, _ *types.Batch, _ int) (int
 func (s *joinMapState) put(int, *joinKeyRef, int, *joinRows) error { return nil }
 
 func (s *joinMapState) compact(int, *joinKeyRef, int, int, int) error { return nil }
+
+// eachBlind implements joinState: in memory no row is added blind.
+func (s *joinMapState) eachBlind(int, *joinKeyRef, func(*joinRows) error) error { return nil }
 
 func (s *joinMapState) touch(side int, k *joinKeyRef, now int64) error {
 	if ke := s.lookup(k.h, k.key); ke != nil && ke.rows[side].n > 0 {

@@ -221,6 +221,7 @@ type KeyedState[V any] struct {
 	kbuf    []byte          // scratch: key group ‖ key when longer
 	fbuf    []byte          // scratch: namespace ‖ key group ‖ key
 	arena   []byte          // encoded keys and values of one write batch
+	wbKVs   []stateKV       // scratch: the entries of one write batch
 	victims []int32         // scratch: entries being written back
 
 	peek []peekKey // scratch of Peek
@@ -813,25 +814,10 @@ const maxAsyncFlushBytes = 16 << 20
 // stateKV is a key and its encoded value (nil: a delete) to write.
 type stateKV struct{ key, val []byte }
 
-// writeStateKVs writes kvs to the state database at ts in one write batch.
+// writeStateKVs writes kvs to the state database at ts, in key order
+// (see loadSorted).
 func writeStateKVs(db *badger.DB, ts uint64, kvs []stateKV) error {
-	wb := db.NewWriteBatchAt(ts)
-	for _, w := range kvs {
-		var err error
-		if w.val == nil {
-			err = wb.Delete(w.key)
-		} else {
-			err = wb.Set(w.key, w.val)
-		}
-		if err != nil {
-			wb.Cancel()
-			return fmt.Errorf("state: write back keyed state: %w", err)
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("state: write back keyed state: %w", err)
-	}
-	return nil
+	return loadSorted(db, ts, kvs)
 }
 
 // waitInflight waits for this KeyedState's background write-back, if one
@@ -1135,53 +1121,54 @@ const maxArena = 4 << 20
 // twice. Bounding the batch bounds the memory a write-back of a large
 // cache (Flush at a checkpoint) needs besides the cache.
 func (k *KeyedState[V]) writeBack(idx []int32) error {
-	var wb *badger.WriteBatch
-	// Badger keeps references to the keys and values until the batch is
-	// flushed, so every one gets its own bytes in the arena. Growing the
-	// arena moves later writes to a new array and leaves earlier slices
-	// intact; after Flush nothing references it and it is reused.
+	// The loader references the keys and values until it is done, so
+	// every one gets its own bytes in the arena; after a write nothing
+	// references them and the arena is reused.
 	arena := k.arena[:0]
+	kvs := k.wbKVs[:0]
 	written := int64(0)
-	for _, i := range idx {
-		if wb != nil && len(arena) >= maxArena {
-			if err := wb.Flush(); err != nil {
-				return fmt.Errorf("state: write back keyed state: %w", err)
-			}
-			wb, written, arena = nil, written+int64(len(arena)), arena[:0]
+	var ts uint64
+	write := func() error {
+		if len(kvs) == 0 {
+			return nil
 		}
+		if err := writeStateKVs(k.st.sdb, ts, kvs); err != nil {
+			return err
+		}
+		written += int64(len(arena))
+		clear(kvs)
+		kvs, arena = kvs[:0], arena[:0]
+		return nil
+	}
+	for _, i := range idx {
 		e := &k.ents[i]
 		if e.flags&flagDirty == 0 {
 			continue
 		}
-		if wb == nil {
-			ts, err := k.writeTs()
-			if err != nil {
+		if len(kvs) == 0 {
+			var err error
+			if ts, err = k.writeTs(); err != nil {
 				return err
 			}
-			wb = k.st.sdb.NewWriteBatchAt(ts)
 		}
 		start := len(arena)
 		arena = append(append(arena, k.ns...), k.keyOf(i)...)
-		key := arena[start:len(arena):len(arena)]
-		var err error
-		if e.flags&flagDeleted != 0 {
-			err = wb.Delete(key)
-		} else {
+		w := stateKV{key: arena[start:len(arena):len(arena)]}
+		if e.flags&flagDeleted == 0 {
 			k.noteWritten(k.keyOf(i))
 			vstart := len(arena)
 			arena = k.codec.Encode(arena, e.val)
-			err = wb.Set(key, arena[vstart:len(arena):len(arena)])
+			w.val = arena[vstart:len(arena):len(arena)]
 		}
-		if err != nil {
-			wb.Cancel()
-			return fmt.Errorf("state: write back keyed state: %w", err)
+		kvs = append(kvs, w)
+		if len(arena) >= maxArena {
+			if err := write(); err != nil {
+				return err
+			}
 		}
 	}
-	if wb != nil {
-		if err := wb.Flush(); err != nil {
-			return fmt.Errorf("state: write back keyed state: %w", err)
-		}
-		written += int64(len(arena))
+	if err := write(); err != nil {
+		return err
 	}
 	if k.epoch != nil && written > 0 {
 		k.epoch.AddWritten(written)
@@ -1191,5 +1178,6 @@ func (k *KeyedState[V]) writeBack(idx []int32) error {
 	} else {
 		k.arena = nil
 	}
+	k.wbKVs = kvs[:0]
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // knownOf calls Known and CertainlyAbsent for (kg, key) and fails the test
@@ -609,5 +611,52 @@ func TestKeyedUncachedErrors(t *testing.T) {
 	k.SetEpoch(NewEpoch(0))
 	if _, err := k.WriteTs(); err == nil {
 		t.Error("WriteTs with an Epoch at 0 succeeded")
+	}
+}
+
+// TestLoadSortedDeletes checks that loadSorted writes values and deletes
+// (nil values) at the given timestamp, in any input order: a reader at the
+// timestamp sees the deletes, one at an earlier timestamp the values they
+// hide.
+func TestLoadSortedDeletes(t *testing.T) {
+	s, err := Open("", Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	key := func(i int) []byte { return []byte(fmt.Sprintf("ls/%04d", i)) }
+	var kvs []stateKV
+	for i := 99; i >= 0; i-- {
+		kvs = append(kvs, stateKV{key: key(i), val: []byte(fmt.Sprintf("v%d", i))})
+	}
+	if err := loadSorted(s.sdb, 10, kvs); err != nil {
+		t.Fatal(err)
+	}
+	kvs = kvs[:0]
+	for i := 0; i < 100; i += 3 {
+		kvs = append(kvs, stateKV{key: key(i)}) // delete
+	}
+	if err := loadSorted(s.sdb, 12, kvs); err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range []uint64{10, 11, 12, 13} {
+		txn := s.sdb.NewTransactionAt(ts, false)
+		for i := range 100 {
+			item, err := txn.Get(key(i))
+			deleted := ts >= 12 && i%3 == 0
+			switch {
+			case deleted && !errors.Is(err, badger.ErrKeyNotFound):
+				t.Fatalf("ts %d key %d: got %v, want deleted", ts, i, err)
+			case deleted:
+			case err != nil:
+				t.Fatalf("ts %d key %d: %v", ts, i, err)
+			default:
+				v, err := item.ValueCopy(nil)
+				if err != nil || string(v) != fmt.Sprintf("v%d", i) {
+					t.Fatalf("ts %d key %d = %q, %v", ts, i, v, err)
+				}
+			}
+		}
+		txn.Discard()
 	}
 }

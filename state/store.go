@@ -263,9 +263,15 @@ const (
 	// file whatever this is set to, so a bounded cache bought nothing
 	// (q7 at 2 M events, q9 at 3 M with 64 MB: unchanged).
 	stateIndexCacheSize = 0
-	// stateValueThreshold: values of 256 bytes or more go to the value
-	// log. Join chunks (up to ~4 KB) and heads (up to ~1 KB) are most of
-	// the state's bytes; inline in the LSM tree, each was written to the
+	// stateValueThreshold: values of 64 bytes or more go to the value
+	// log. (256 until join rows added blind, exec/ops/join_blind.go: one
+	// record per row of ~130 bytes, which inline were rewritten by every
+	// compaction. A/B at 10 M events, CPU s 256 -> 64: q7 107 -> 82, q18
+	// 51 -> 34, q8 7.5 -> 6.9, q20 45 -> 45 (33 -> 28 s wall), q4, q5, q9,
+	// q16, q19 unchanged within noise, q17 14.8 -> 16.9; peak RSS equal or
+	// lower except q5 733 -> 776 MiB.) Why not Badger's 1 KiB: join
+	// chunks (up to ~4 KB) and heads (up to ~1 KB) are most of the
+	// state's bytes; inline in the LSM tree, each was written to the
 	// memtable's WAL, again to an L0 table and again at every compaction
 	// (an msync per new table), and Badger's table writes and compactions
 	// were a quarter of q9's CPU. In the value log a value is written once
@@ -273,9 +279,9 @@ const (
 	// roughly halve (q9 at 3 M events 1018 -> 531 MB, q7 at 2 M 658 -> 506
 	// MB) and so do the flushes, at the cost of a second lookup (a mapped
 	// read) when a value is read and of value-log garbage that only value-
-	// log GC (gcLoop) reclaims. 64 bytes measured the same (q9 3 M 18.4 s,
-	// 541 MB written) but would also send small aggregate accumulators
-	// there. Measured (cpu_seconds, peak RSS; 2 cores shared with other
+	// log GC (gcLoop) reclaims. Before blind appends, 64 bytes measured as
+	// 256 (q9 3 M 18.4 s, 541 MB written). Measured then (cpu_seconds,
+	// peak RSS; 2 cores shared with other
 	// benchmarks at load 5-10, so single figures are off by up to a fifth):
 	//   Snappy, 16 MB block cache, 1 KiB  q9 3 M 20.9-24.6 s; q9 10 M 154 s,
 	//                                     1043 MiB; q7 5 M 142 s, 1041 MiB
@@ -286,7 +292,7 @@ const (
 	//                                     GB written); q7 5 M 91-114 s,
 	//                                     674-753 MiB
 	// and unchanged within noise: q4, q5, q16, q18, q19, q20 at 3 M.
-	stateValueThreshold = 256
+	stateValueThreshold = 64
 )
 
 // stateBadgerOptions returns the options of the managed-mode state

@@ -226,6 +226,9 @@ func (e *killEnv) checkFinal(rows int) {
 	}
 }
 
+// killEnvRate is the source rate (rows/s) of TestKill9IntoPostgres.
+const killEnvRate = 10000
+
 // TestKill9IntoPostgres kills the sluice process with SIGKILL at random
 // moments (-pg.kills times; 5 by default, run with -args -pg.kills 20 for
 // the long form) while a reader samples the tables: no sample shows a
@@ -233,14 +236,18 @@ func (e *killEnv) checkFinal(rows int) {
 func TestKill9IntoPostgres(t *testing.T) {
 	kills := *flagKills
 	rows := 8000 * (kills + 2)
-	e := newKillEnv(t, rows, 10000)
+	e := newKillEnv(t, rows, killEnvRate)
 	seed := *flagSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
 	stop := e.startSampler()
+	// Each delay is at most the throttled duration d over kills+1, so the
+	// job outlives the planned kills (delays up to 1.5 s let their sum
+	// exceed d, and the job then finished before its last kill).
+	d := time.Duration(rows) * time.Second / killEnvRate
 	rep := e.sluice.RunWithKills(e.script, fault.KillPlan{Seed: seed, Kills: kills,
-		MinDelay: 200 * time.Millisecond, MaxDelay: 1500 * time.Millisecond})
+		MinDelay: 200 * time.Millisecond, MaxDelay: max(400*time.Millisecond, d/time.Duration(kills+1))})
 	res := stop()
 	if res.err != nil {
 		t.Fatalf("seed %d: a reader saw: %v", seed, res.err)

@@ -814,11 +814,38 @@ const maxAsyncFlushBytes = 16 << 20
 // stateKV is a key and its encoded value (nil: a delete) to write.
 type stateKV struct{ key, val []byte }
 
-// writeStateKVs writes kvs to the state database at ts, in key order
-// (see loadSorted).
+// writeStateKVs writes kvs to the state database at ts: in key order
+// (loadSorted) from loadSortedMin entries on, else in one write batch.
 func writeStateKVs(db *badger.DB, ts uint64, kvs []stateKV) error {
-	return loadSorted(db, ts, kvs)
+	if len(kvs) >= loadSortedMin {
+		return loadSorted(db, ts, kvs)
+	}
+	wb := db.NewWriteBatchAt(ts)
+	for _, w := range kvs {
+		var err error
+		if w.val == nil {
+			err = wb.Delete(w.key)
+		} else {
+			err = wb.Set(w.key, w.val)
+		}
+		if err != nil {
+			wb.Cancel()
+			return fmt.Errorf("state: write back keyed state: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("state: write back keyed state: %w", err)
+	}
+	return nil
 }
+
+// loadSortedMin is the smallest number of entries writeStateKVs writes
+// through loadSorted. Badger's KVLoader allocates room for a whole
+// transaction's entries (tens of thousands of pointers) per loader and
+// per request, which a small write-back does not repay: with it for
+// every write-back, the join tests with tiny caches (many write-backs of
+// a few entries) ran five times as long.
+const loadSortedMin = 512
 
 // waitInflight waits for this KeyedState's background write-back, if one
 // is running, and returns its error.
@@ -1111,73 +1138,105 @@ func (k *KeyedState[V]) evictRound(keep int32) error {
 const maxArena = 4 << 20
 
 // writeBack writes the dirty entries among idx to Badger at the write
-// timestamp, in WriteBatches of about maxArena encoded bytes each (Badger
-// commits each in as few transactions as it allows), and waits until they
-// are committed. It does not change the entries. The bytes written are
-// added to the Epoch.
+// timestamp, in batches of about maxArena encoded bytes each, and waits
+// until they are written. It does not change the entries. The bytes
+// written are added to the Epoch.
 //
-// Transactions of one write-back share the timestamp and may commit
-// concurrently; that is harmless because a write-back never holds a key
-// twice. Bounding the batch bounds the memory a write-back of a large
-// cache (Flush at a checkpoint) needs besides the cache.
+// A write-back never holds a key twice, so the order of its batches does
+// not matter. Bounding the batch bounds the memory a write-back of a
+// large cache (Flush at a checkpoint) needs besides the cache.
 func (k *KeyedState[V]) writeBack(idx []int32) error {
-	// The loader references the keys and values until it is done, so
-	// every one gets its own bytes in the arena; after a write nothing
-	// references them and the arena is reused.
-	arena := k.arena[:0]
-	kvs := k.wbKVs[:0]
-	written := int64(0)
-	var ts uint64
-	write := func() error {
-		if len(kvs) == 0 {
-			return nil
-		}
-		if err := writeStateKVs(k.st.sdb, ts, kvs); err != nil {
-			return err
-		}
-		written += int64(len(arena))
-		clear(kvs)
-		kvs, arena = kvs[:0], arena[:0]
-		return nil
-	}
+	var w *batchWriter[V]
 	for _, i := range idx {
 		e := &k.ents[i]
 		if e.flags&flagDirty == 0 {
 			continue
 		}
-		if len(kvs) == 0 {
-			var err error
-			if ts, err = k.writeTs(); err != nil {
+		if w == nil {
+			ts, err := k.writeTs()
+			if err != nil {
 				return err
 			}
+			w = k.newBatchWriter(ts)
 		}
-		start := len(arena)
-		arena = append(append(arena, k.ns...), k.keyOf(i)...)
-		w := stateKV{key: arena[start:len(arena):len(arena)]}
-		if e.flags&flagDeleted == 0 {
+		del := e.flags&flagDeleted != 0
+		if !del {
 			k.noteWritten(k.keyOf(i))
-			vstart := len(arena)
-			arena = k.codec.Encode(arena, e.val)
-			w.val = arena[vstart:len(arena):len(arena)]
 		}
-		kvs = append(kvs, w)
-		if len(arena) >= maxArena {
-			if err := write(); err != nil {
-				return err
-			}
+		if err := w.put(k.keyOf(i), nil, e.val, del); err != nil {
+			return err
 		}
 	}
-	if err := write(); err != nil {
+	if w == nil {
+		return nil
+	}
+	return w.finish()
+}
+
+// batchWriter writes a KeyedState's entries at one timestamp in batches
+// of about maxArena encoded bytes (writeStateKVs: in key order), keeping
+// the encodings in the KeyedState's arena. The loader references the
+// keys and values until a batch is written, so every one gets its own
+// bytes in the arena; after a write nothing references them and the
+// arena is reused.
+type batchWriter[V any] struct {
+	k       *KeyedState[V]
+	ts      uint64
+	arena   []byte
+	kvs     []stateKV
+	written int64
+}
+
+func (k *KeyedState[V]) newBatchWriter(ts uint64) *batchWriter[V] {
+	return &batchWriter[V]{k: k, ts: ts, arena: k.arena[:0], kvs: k.wbKVs[:0]}
+}
+
+// put adds the entry of key namespace ‖ a ‖ b: v encoded, or a delete.
+func (w *batchWriter[V]) put(a, b []byte, v V, del bool) error {
+	start := len(w.arena)
+	w.arena = append(append(append(w.arena, w.k.ns...), a...), b...)
+	kv := stateKV{key: w.arena[start:len(w.arena):len(w.arena)]}
+	if !del {
+		vstart := len(w.arena)
+		w.arena = w.k.codec.Encode(w.arena, v)
+		kv.val = w.arena[vstart:len(w.arena):len(w.arena)]
+	}
+	w.kvs = append(w.kvs, kv)
+	if len(w.arena) >= maxArena {
+		return w.write()
+	}
+	return nil
+}
+
+// write writes the entries added since the last write.
+func (w *batchWriter[V]) write() error {
+	if len(w.kvs) == 0 {
+		return nil
+	}
+	if err := writeStateKVs(w.k.st.sdb, w.ts, w.kvs); err != nil {
 		return err
 	}
-	if k.epoch != nil && written > 0 {
-		k.epoch.AddWritten(written)
+	w.written += int64(len(w.arena))
+	clear(w.kvs)
+	w.kvs, w.arena = w.kvs[:0], w.arena[:0]
+	return nil
+}
+
+// finish writes the rest, adds the bytes written to the Epoch and hands
+// the buffers back to the KeyedState.
+func (w *batchWriter[V]) finish() error {
+	if err := w.write(); err != nil {
+		return err
 	}
-	if cap(arena) <= 2*maxArena {
-		k.arena = arena[:0]
+	k := w.k
+	if k.epoch != nil && w.written > 0 {
+		k.epoch.AddWritten(w.written)
+	}
+	if cap(w.arena) <= 2*maxArena {
+		k.arena = w.arena[:0]
 	} else {
 		k.arena = nil
 	}
-	k.wbKVs = kvs[:0]
+	k.wbKVs = w.kvs[:0]
 	return nil
 }

@@ -96,48 +96,15 @@ func (k *KeyedState[V]) WriteUncached(ts uint64, kvs []UncachedKV[V]) error {
 		// Before the first write: its keys must not make key groups look used.
 		k.checkFresh()
 	}
-	arena := k.arena[:0]
-	batch := make([]stateKV, 0, min(len(kvs), 1024))
-	written := int64(0)
-	write := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := writeStateKVs(k.st.sdb, ts, batch); err != nil {
+	w := k.newBatchWriter(ts)
+	var kg [2]byte
+	for _, kv := range kvs {
+		kg[0], kg[1] = byte(kv.KeyGroup>>8), byte(kv.KeyGroup)
+		if err := w.put(kg[:], kv.Key, kv.Val, false); err != nil {
 			return err
 		}
-		written += int64(len(arena))
-		batch, arena = batch[:0], arena[:0]
-		return nil
 	}
-	for _, w := range kvs {
-		if len(arena) >= maxArena {
-			// After a write Badger references none of the bytes
-			// (see writeBack), so the arena is reused.
-			if err := write(); err != nil {
-				return err
-			}
-		}
-		start := len(arena)
-		arena = append(append(append(arena, k.ns...), byte(w.KeyGroup>>8), byte(w.KeyGroup)), w.Key...)
-		kv := stateKV{key: arena[start:len(arena):len(arena)]}
-		vstart := len(arena)
-		arena = k.codec.Encode(arena, w.Val)
-		kv.val = arena[vstart:len(arena):len(arena)]
-		batch = append(batch, kv)
-	}
-	if err := write(); err != nil {
-		return err
-	}
-	if k.epoch != nil && written > 0 {
-		k.epoch.AddWritten(written)
-	}
-	if cap(arena) <= 2*maxArena {
-		k.arena = arena[:0]
-	} else {
-		k.arena = nil
-	}
-	return nil
+	return w.finish()
 }
 
 // ScanPrefix calls fn for every key of keyGroup that starts with prefix

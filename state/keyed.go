@@ -991,13 +991,9 @@ func (k *KeyedState[V]) ScanKeyGroups(first, last int, fn func(keyGroup int, key
 				next++
 				continue
 			}
-			var v V
-			if err := item.Value(func(b []byte) error {
-				var err error
-				v, err = k.codec.Decode(b)
+			v, err := k.decodeItem(item)
+			if err != nil {
 				return err
-			}); err != nil {
-				return fmt.Errorf("state: read keyed state %x: %w", item.Key(), err)
 			}
 			if fnErr = fn(int(mk[0])<<8|int(mk[1]), mk[2:], v); fnErr != nil {
 				return fnErr
@@ -1017,6 +1013,19 @@ func (k *KeyedState[V]) ScanKeyGroups(first, last int, fn func(keyGroup int, key
 		}
 	}
 	return nil
+}
+
+// decodeItem decodes the value of a Badger item of the KeyedState.
+func (k *KeyedState[V]) decodeItem(item *badger.Item) (v V, err error) {
+	err = item.Value(func(b []byte) error {
+		var err error
+		v, err = k.codec.Decode(b)
+		return err
+	})
+	if err != nil {
+		return v, fmt.Errorf("state: read keyed state %x: %w", item.Key(), err)
+	}
+	return v, nil
 }
 
 // load reads the value of mk (key group ‖ key) from Badger.

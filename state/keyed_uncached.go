@@ -131,13 +131,9 @@ func (k *KeyedState[V]) ScanPrefix(keyGroup int, prefix []byte, fn func(key []by
 		defer it.Close()
 		for it.Seek(full); it.ValidForPrefix(full); it.Next() {
 			item := it.Item()
-			var v V
-			if err := item.Value(func(b []byte) error {
-				var err error
-				v, err = k.codec.Decode(b)
+			v, err := k.decodeItem(item)
+			if err != nil {
 				return err
-			}); err != nil {
-				return fmt.Errorf("state: read keyed state %x: %w", item.Key(), err)
 			}
 			if fnErr = fn(item.Key()[skip:], v); fnErr != nil {
 				return fnErr

@@ -24,7 +24,7 @@ import (
 //     moment a fresh key group holds only what this KeyedState wrote.
 //   - written: the keys this KeyedState ever wrote back with a value
 //     (eviction, Flush, asynchronous Flush), as a set of 32-bit
-//     fingerprints of their 64-bit hashes (writtenSet). It never forgets a
+//     fingerprints of their 64-bit hashes (FingerprintSet). It never forgets a
 //     key, so deletes and drops leave the key "maybe present", which only
 //     costs a read.
 //
@@ -45,18 +45,25 @@ const maxWrittenBytes = 16 << 20
 // the scan does not reach are not fresh.
 const freshScanItems = 4096
 
-// writtenSet is a set of 64-bit hashes kept as 32-bit fingerprints (the low
-// half) in an open-addressing table with linear probing, at most 3/4 full.
-// A fingerprint's own low bits give its home slot, so the table doubles
-// without the keys. has can answer true for a hash never added (another
-// one with the same fingerprint: about n/2^32), never false for one added,
-// unless the set is off.
-type writtenSet struct {
+// FingerprintSet is a set of 64-bit hashes kept as 32-bit fingerprints
+// (the low half) in an open-addressing table with linear probing, at most
+// 3/4 full. A fingerprint's own low bits give its home slot, so the table
+// doubles without the keys. Has can answer true for a hash never added
+// (another one with the same fingerprint: about n/2^32), never false for
+// one added, unless the set is off. The low bits should be well mixed: a
+// hash whose low bits pick a key group (exec.KeyGroup) is mixed first.
+// KeyedState's absent-key filter keeps the keys it wrote in one; operators
+// may keep their own (NewFingerprintSet).
+type FingerprintSet struct {
 	tab      []uint32 // 0: empty slot
 	n        int
 	maxSlots int  // the table never grows beyond this
 	off      bool // grew beyond maxSlots: every hash may be in the set
 }
+
+// NewFingerprintSet returns an empty set whose table never grows beyond
+// maxBytes (4 bytes a slot): one that would is turned off.
+func NewFingerprintSet(maxBytes int) FingerprintSet { return FingerprintSet{maxSlots: maxBytes / 4} }
 
 // fingerprint returns the fingerprint of h, never 0.
 func fingerprint(h uint64) uint32 {
@@ -66,8 +73,8 @@ func fingerprint(h uint64) uint32 {
 	return 1
 }
 
-// add adds h to the set, growing it (or turning it off) as needed.
-func (s *writtenSet) add(h uint64) {
+// Add adds h to the set, growing it (or turning it off) as needed.
+func (s *FingerprintSet) Add(h uint64) {
 	if s.off {
 		return
 	}
@@ -89,7 +96,7 @@ func (s *writtenSet) add(h uint64) {
 
 // grow doubles the table; beyond maxSlots it turns the set off and
 // reports false.
-func (s *writtenSet) grow() bool {
+func (s *FingerprintSet) grow() bool {
 	size := max(1024, 2*len(s.tab))
 	if size > s.maxSlots {
 		s.off, s.tab, s.n = true, nil, 0
@@ -111,8 +118,8 @@ func (s *writtenSet) grow() bool {
 	return true
 }
 
-// has reports whether h may be in the set.
-func (s *writtenSet) has(h uint64) bool {
+// Has reports whether h may be in the set.
+func (s *FingerprintSet) Has(h uint64) bool {
 	if s.off {
 		return true
 	}
@@ -131,8 +138,8 @@ func (s *writtenSet) has(h uint64) bool {
 	}
 }
 
-// bytes returns the memory of the table.
-func (s *writtenSet) bytes() int { return 4 * len(s.tab) }
+// Bytes returns the memory of the table.
+func (s *FingerprintSet) Bytes() int { return 4 * len(s.tab) }
 
 // checkFresh finds the fresh key groups (see above): those in which no key
 // under the namespace has a value at the read timestamp r0 or at any later
@@ -212,7 +219,7 @@ func (k *KeyedState[V]) certainlyAbsent(mk []byte) bool {
 		k.checkFresh()
 	}
 	kg := int(mk[0])<<8 | int(mk[1])
-	return k.fresh[kg/64]&(1<<(kg%64)) != 0 && !k.written.has(k.hash(mk))
+	return k.fresh[kg/64]&(1<<(kg%64)) != 0 && !k.written.Has(k.hash(mk))
 }
 
 // noteWritten records that mk (key group ‖ key) is being written back with
@@ -222,11 +229,11 @@ func (k *KeyedState[V]) noteWritten(mk []byte) {
 	if !k.freshChecked && k.st != nil {
 		k.checkFresh()
 	}
-	k.written.add(k.hash(mk))
+	k.written.Add(k.hash(mk))
 }
 
 // FilterBytes returns the memory of the absent-key filter: the fingerprints
 // of the keys written back and the key-group bitset.
 func (k *KeyedState[V]) FilterBytes() int64 {
-	return int64(k.written.bytes() + 8*len(k.fresh))
+	return int64(k.written.Bytes() + 8*len(k.fresh))
 }

@@ -341,36 +341,36 @@ func TestFilterMemoryBound(t *testing.T) {
 	}
 }
 
-// TestWrittenSet: no false negatives across growth, few false positives.
+// TestWrittenSet (FingerprintSet): no false negatives across growth, few false positives.
 func TestWrittenSet(t *testing.T) {
-	s := writtenSet{maxSlots: 1 << 20}
+	s := NewFingerprintSet(4 << 20)
 	rng := rand.New(rand.NewPCG(1, 2))
 	added := make([]uint64, 100_000)
 	for i := range added {
 		added[i] = rng.Uint64()
-		s.add(added[i])
-		s.add(added[i]) // a key written back twice takes one slot
+		s.Add(added[i])
+		s.Add(added[i]) // a key written back twice takes one slot
 	}
 	if s.n > len(added) || s.off {
 		t.Fatalf("%d fingerprints for %d hashes (off %v)", s.n, len(added), s.off)
 	}
 	for _, h := range added {
-		if !s.has(h) {
+		if !s.Has(h) {
 			t.Fatalf("added hash %x missing", h)
 		}
 	}
 	fp := 0
 	for range 100_000 {
-		if s.has(rng.Uint64()) {
+		if s.Has(rng.Uint64()) {
 			fp++
 		}
 	}
 	if fp > 20 { // expected about 100 k * 100 k / 2^32 ≈ 2.3
 		t.Fatalf("%d false positives in 100 k", fp)
 	}
-	z := writtenSet{maxSlots: 1024}
-	z.add(1 << 32) // fingerprint 0, the empty slot's, is stored as 1
-	if !z.has(1<<32) || z.n != 1 {
-		t.Fatalf("hash with fingerprint 0: has %v, n %d", z.has(1<<32), z.n)
+	z := NewFingerprintSet(4096)
+	z.Add(1 << 32) // fingerprint 0, the empty slot's, is stored as 1
+	if !z.Has(1<<32) || z.n != 1 {
+		t.Fatalf("hash with fingerprint 0: has %v, n %d", z.Has(1<<32), z.n)
 	}
 }

@@ -1,12 +1,10 @@
 package state
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/pb"
 )
 
 // Uncached keys: values an operator writes without reading first.
@@ -149,36 +147,3 @@ func (k *KeyedState[V]) ScanPrefix(keyGroup int, prefix []byte, fn func(key []by
 	}
 	return nil
 }
-
-// loadSorted writes kvs (a nil val is a delete) to db at ts in key order
-// through Badger's KVLoader, and waits until they are written. A write
-// batch hands its entries to Badger's write goroutine in map order; in
-// key order, inserting them into the memtable's skip list finds their
-// neighbours in the CPU caches instead of missing on almost every level
-// (Nexmark q7 at 10 M events: 50 -> 45 s). The entries carry no
-// transaction marker, so after a crash a batch may be found written in
-// part: state recovery rolls back every version after the restored
-// checkpoint anyway (RestoreNamespace), and a checkpoint's versions are
-// complete once SyncState returned. The loader does not copy kvs.
-func loadSorted(db *badger.DB, ts uint64, kvs []stateKV) error {
-	slices.SortFunc(kvs, func(a, b stateKV) int { return bytes.Compare(a.key, b.key) })
-	l := db.NewKVLoader(4)
-	for _, w := range kvs {
-		kv := &pb.KV{Key: w.key, Value: w.val, Version: ts}
-		if w.val == nil {
-			kv.Meta = badgerDeleteMeta
-		}
-		if err := l.Set(kv); err != nil {
-			_ = l.Finish()
-			return fmt.Errorf("state: write keyed state: %w", err)
-		}
-	}
-	if err := l.Finish(); err != nil {
-		return fmt.Errorf("state: write keyed state: %w", err)
-	}
-	return nil
-}
-
-// badgerDeleteMeta is the meta byte of a delete in Badger's KV format
-// (bitDelete, as in its backups, which KVLoader restores).
-var badgerDeleteMeta = []byte{1}

@@ -361,6 +361,8 @@ func (j *Join) ProcessInput(input int, b *types.Batch, out exec.Collector) error
 		keyStart = keyEnd
 		var err error
 		switch {
+		case !op.IsAdd() && j.Spec.InsertOnly[input]:
+			err = ErrJoinRetraction
 		case j.chunkNull[ck]:
 			err = j.nullKeyRow(input, b, i, op.IsAdd())
 		default:
@@ -494,9 +496,6 @@ func (j *Join) add(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) erro
 // retract handles the retraction of row i of input in (non-NULL key k,
 // row hash rh). A row that is not in state is ignored.
 func (j *Join) retract(in int, b *types.Batch, i int, k *joinKeyRef, rh uint64) error {
-	if j.Spec.InsertOnly[in] {
-		return ErrJoinRetraction
-	}
 	me := &j.sides[in]
 	found, storedMatches, err := j.removeRow(in, b, i, k, rh)
 	if err != nil || !found {

@@ -3,6 +3,7 @@ package ops
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/sluicesql/sluice/exec/types"
 	"github.com/sluicesql/sluice/state"
@@ -87,11 +88,12 @@ type joinBlind struct {
 	markers *state.KeyedState[*joinRows]
 	groups  []uint8 // per key group, blindGroup*
 
-	pending  map[string]*joinRows // by encoded key, not yet written
-	pendMeta map[string]blindMeta // their key groups and hashes
-	bytes    int                  // inputBytes of the pending rows
-	set      blindSet             // keys with blind records written by this run
-	scanned  []*joinRows          // scratch of each
+	pending map[string]blindPending // by encoded key, not yet written
+	bytes   int                     // inputBytes of the pending rows
+	// set holds the mixed hashes (blindMix) of the keys with blind
+	// records written by this run.
+	set     state.FingerprintSet
+	scanned []*joinRows // scratch of each
 
 	ts  uint64 // timestamp of the last write
 	seq uint32 // records written at ts
@@ -108,14 +110,24 @@ type joinBlind struct {
 
 func newJoinBlind(ks, markers *state.KeyedState[*joinRows], lay *joinLayout, maxPar int) *joinBlind {
 	return &joinBlind{ks: ks, lay: lay, markers: markers, groups: make([]uint8, maxPar),
-		pending: make(map[string]*joinRows), pendMeta: make(map[string]blindMeta)}
+		pending: make(map[string]blindPending), set: state.NewFingerprintSet(joinBlindSetBytes)}
 }
 
-// blindMeta is the key group and hash of a key with pending rows.
-type blindMeta struct {
-	kg int32
-	h  uint64
+// blindPending is a key's rows added blind and not yet written, with the
+// key's group and hash.
+type blindPending struct {
+	rows *joinRows
+	kg   int32
+	h    uint64
 }
+
+// joinBlindSetBytes bounds the memory of joinBlind.set (about 3 M keys);
+// beyond it every key may have blind records.
+const joinBlindSetBytes = 16 << 20
+
+// blindMix mixes a key hash for joinBlind.set, whose fingerprints are the
+// low bits, which in a key hash pick the key group.
+func blindMix(h uint64) uint64 { return (h * 0x9E3779B97F4A7C15) >> 32 }
 
 // joinBlindMarkerValue is the value of a marker: a head without rows, the
 // smallest value joinRowsCodec decodes.
@@ -168,15 +180,14 @@ func (bl *joinBlind) add(kg int, k *joinKeyRef, b *types.Batch, i int) (*joinRow
 		}
 		bl.groups[kg] = blindGroupOurs
 	}
-	e, ok := bl.pending[string(k.key)]
+	p, ok := bl.pending[string(k.key)]
 	if !ok {
-		e = &joinRows{}
-		key := string(k.key)
-		bl.pending[key], bl.pendMeta[key] = e, blindMeta{kg: int32(kg), h: k.h}
+		p = blindPending{rows: &joinRows{}, kg: int32(kg), h: k.h}
+		bl.pending[string(k.key)] = p
 	}
 	bl.added++
 	bl.bytes += bl.lay.inputBytes(b, i)
-	return e, nil
+	return p.rows, nil
 }
 
 // full reports whether the pending rows are to be written.
@@ -194,21 +205,20 @@ func (bl *joinBlind) write() error {
 	if ts != bl.ts {
 		bl.ts, bl.seq = ts, 0
 	}
-	kvs, keys := bl.kvs[:0], bl.keys[:0]
-	ends := make([]int, 0, len(bl.pending))
-	for key, e := range bl.pending {
-		keys = append(keys, key...)
-		keys = append(keys, 0)
+	// keys gets its whole size first, so the records' keys can be slices
+	// of it as they are appended.
+	n := 0
+	for key := range bl.pending {
+		n += len(key) + 1 + 8 + 4
+	}
+	kvs, keys := bl.kvs[:0], slices.Grow(bl.keys[:0], n)
+	for key, p := range bl.pending {
+		start := len(keys)
+		keys = append(append(keys, key...), 0)
 		keys = binary.BigEndian.AppendUint64(keys, ts)
 		keys = binary.BigEndian.AppendUint32(keys, bl.seq)
 		bl.seq++
-		ends = append(ends, len(keys))
-		kvs = append(kvs, state.UncachedKV[*joinRows]{KeyGroup: int(bl.pendMeta[key].kg), Val: e})
-	}
-	start := 0
-	for x := range kvs {
-		kvs[x].Key = keys[start:ends[x]]
-		start = ends[x]
+		kvs = append(kvs, state.UncachedKV[*joinRows]{KeyGroup: int(p.kg), Key: keys[start:len(keys):len(keys)], Val: p.rows})
 	}
 	err = bl.ks.WriteUncached(ts, kvs)
 	clear(kvs)
@@ -216,11 +226,10 @@ func (bl *joinBlind) write() error {
 	if err != nil {
 		return err
 	}
-	for _, m := range bl.pendMeta {
-		bl.set.add(m.h)
+	for _, p := range bl.pending {
+		bl.set.Add(blindMix(p.h))
 	}
 	clear(bl.pending)
-	clear(bl.pendMeta)
 	bl.bytes = 0
 	return nil
 }
@@ -233,7 +242,7 @@ func (bl *joinBlind) each(kg int, k *joinKeyRef, fn func(*joinRows) error) error
 	if err != nil {
 		return err
 	}
-	if g == blindGroupRestored && !bl.ks.CertainlyAbsent(kg, k.key) || bl.set.has(k.h) {
+	if g == blindGroupRestored && !bl.ks.CertainlyAbsent(kg, k.key) || bl.set.Has(blindMix(k.h)) {
 		bl.scans++
 		bl.pfx = append(append(bl.pfx[:0], k.key...), 0)
 		recs := bl.scanned[:0]
@@ -241,7 +250,6 @@ func (bl *joinBlind) each(kg int, k *joinKeyRef, fn func(*joinRows) error) error
 			recs = append(recs, e)
 			return nil
 		})
-		bl.scanned = recs
 		if err == nil {
 			for _, e := range recs {
 				if err = fn(e); err != nil {
@@ -255,77 +263,8 @@ func (bl *joinBlind) each(kg int, k *joinKeyRef, fn func(*joinRows) error) error
 			return err
 		}
 	}
-	if e, ok := bl.pending[string(k.key)]; ok {
-		return fn(e)
+	if p, ok := bl.pending[string(k.key)]; ok {
+		return fn(p.rows)
 	}
 	return nil
-}
-
-// blindSet is a set of 64-bit key hashes kept as 32-bit fingerprints, as
-// state's absent-key filter keeps the keys written: has never answers
-// false for a hash added, and true for one not added with a probability
-// of about n/2^32; above joinBlindSetMax hashes it answers true for all.
-type blindSet struct {
-	tab  []uint32 // 0: empty
-	n    int
-	full bool
-}
-
-// joinBlindSetMax bounds a blindSet: 4 bytes a slot, at most 3/4 full.
-const joinBlindSetMax = 3 << 20
-
-func blindFingerprint(h uint64) uint32 {
-	h *= 0x9E3779B97F4A7C15 // the low bits of a key hash pick its key group
-	if fp := uint32(h >> 32); fp != 0 {
-		return fp
-	}
-	return 1
-}
-
-func (s *blindSet) add(h uint64) {
-	if s.full || s.has(h) {
-		return
-	}
-	if 4*(s.n+1) > 3*len(s.tab) {
-		if s.n >= joinBlindSetMax {
-			s.full, s.tab = true, nil
-			return
-		}
-		old := s.tab
-		s.tab = make([]uint32, max(1024, 2*len(old)))
-		s.n = 0
-		for _, fp := range old {
-			if fp != 0 {
-				s.insert(fp)
-			}
-		}
-	}
-	s.insert(blindFingerprint(h))
-}
-
-func (s *blindSet) insert(fp uint32) {
-	mask := uint32(len(s.tab) - 1)
-	p := fp & mask
-	for s.tab[p] != 0 {
-		p = (p + 1) & mask
-	}
-	s.tab[p] = fp
-	s.n++
-}
-
-func (s *blindSet) has(h uint64) bool {
-	if s.full {
-		return true
-	}
-	if s.n == 0 {
-		return false
-	}
-	fp := blindFingerprint(h)
-	mask := uint32(len(s.tab) - 1)
-	for p := fp & mask; s.tab[p] != 0; p = (p + 1) & mask {
-		if s.tab[p] == fp {
-			return true
-		}
-	}
-	return false
 }

@@ -220,7 +220,8 @@ func (d *blindDiff) snapshot() {
 // blind and not yet written.
 func pendingRows(bl *joinBlind) int64 {
 	var n int64
-	for _, e := range bl.pending {
+	for _, p := range bl.pending {
+		e := p.rows
 		for r := range e.n {
 			n += e.count(bl.lay, r)
 		}

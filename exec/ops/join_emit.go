@@ -148,9 +148,6 @@ func (j *Join) expand(l *joinLayout, e *joinRows, rows []int32) []int32 {
 // nullKeyRow handles row i of input in, which has a NULL key and so no
 // match: only outer sides (padded) and anti joins (the left row) emit it.
 func (j *Join) nullKeyRow(in int, b *types.Batch, i int, add bool) error {
-	if !add && j.Spec.InsertOnly[in] {
-		return ErrJoinRetraction
-	}
 	op := types.Insert
 	if !add {
 		op = types.Delete

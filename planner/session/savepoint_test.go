@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicesql/sluice/checkpoint"
 )
@@ -196,6 +197,10 @@ func TestShowJobsAndCheckpointsColumns(t *testing.T) {
 	defer s.Close()
 	mustExec(t, s, unboundedDDL+"SET 'execution.checkpointing.interval' = '0';")
 	id := startJob(t, s, unboundedJob)
+	// Let the source produce rows first: a FLUSH right at the start can
+	// checkpoint an aggregation that has seen none yet (state size 0,
+	// seen once in CI under load).
+	time.Sleep(200 * time.Millisecond)
 	mustExec(t, s, "FLUSH;")
 	var cols []string
 	var rows [][]string

@@ -61,6 +61,9 @@ type Vertex struct {
 	Ops []OperatorFactory
 	// OutTypes are the column types leaving the chain.
 	OutTypes []types.Type
+	// Alignment, for a source vertex, puts its subtasks in a watermark
+	// alignment group (nil: none).
+	Alignment *WatermarkAlignment
 }
 
 // JobGraph is a compiled physical plan. Vertices are in topological order:

@@ -271,6 +271,9 @@ func validate(g *JobGraph, maxPar int) error {
 		if (v.Source == nil) == (len(v.Inputs) == 0) {
 			return bad("vertex %q: needs either a source or inputs", v.Name)
 		}
+		if a := v.Alignment; a != nil && (v.Source == nil || a.Group == "" || a.MaxDrift <= 0) {
+			return bad("vertex %q: watermark alignment needs a source, a group name and a positive maximum drift", v.Name)
+		}
 		for oi, f := range v.Ops {
 			if f == nil {
 				return bad("vertex %q: operator %d has no factory", v.Name, oi)
@@ -361,6 +364,7 @@ func (j *Job) wire() {
 			st.sink = len(st.out.writers) == 0
 		}
 	}
+	j.alignGroups()
 }
 
 func connected(k ExchangeKind, u, d int) bool {

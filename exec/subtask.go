@@ -51,8 +51,9 @@ type subtask struct {
 	mail  mailbox
 	ctl   []control
 
-	finalID int64 // id of the Final barrier this subtask forwarded, 0 if none
-	done    int64 // highest checkpoint id notified complete
+	align   *alignMember // the source's watermark alignment group, if any
+	finalID int64        // id of the Final barrier this subtask forwarded, 0 if none
+	done    int64        // highest checkpoint id notified complete
 
 	// End of data (FinalCheckpoint): eod[i] is set once channel i sent
 	// MsgEndOfData or ended; finished once the operators' Finish ran.
@@ -278,6 +279,7 @@ func (st *subtask) runSource() error {
 	ts := st.vertex.InTypes
 	var b *types.Batch
 	defer func() { b.Release() }()
+	defer st.alignReport(false, true) // an ended or failed source holds no one back
 	for {
 		select {
 		case <-stop:
@@ -287,6 +289,9 @@ func (st *subtask) runSource() error {
 				return err
 			}
 		default:
+		}
+		if err := st.awaitAlignment(); err != nil {
+			return err
 		}
 		if b == nil {
 			b = types.NewBatch(ts)
@@ -302,13 +307,15 @@ func (st *subtask) runSource() error {
 				return err
 			}
 		}
-		if b.Len() > 0 {
+		rows := b.Len() > 0
+		if rows {
 			full := b
 			b = nil
 			if err := st.links[0].Collect(full); err != nil {
 				return err
 			}
 		}
+		st.alignReport(rows, end)
 		if end {
 			if st.job.opts.FinalCheckpoint {
 				if err := st.endOfData(); err != nil {

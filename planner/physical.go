@@ -138,8 +138,12 @@ func (c *compiler) node(n Node) (frag, error) {
 			link = &ops.SplitLink{}
 			src = link.Sources(src)
 		}
-		f := c.addVertex(exec.Vertex{Name: name, Parallelism: par, Source: src,
-			InTypes: x.Spec.Types, OutTypes: x.Spec.Types}, name)
+		v := exec.Vertex{Name: name, Parallelism: par, Source: src,
+			InTypes: x.Spec.Types, OutTypes: x.Spec.Types}
+		if x.Watermark != nil {
+			v.Alignment = x.Watermark.Alignment
+		}
+		f := c.addVertex(v, name)
 		if x.Watermark != nil {
 			return c.watermarkAssigner(f, x, link)
 		}

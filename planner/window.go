@@ -53,11 +53,75 @@ type ScanWatermark struct {
 	Expr expr.Expr
 	// IdleTimeout is 'scan.watermark.idle-timeout' (0: none).
 	IdleTimeout time.Duration
+	// Alignment is 'scan.watermark.alignment.group' and '.max-drift' (nil:
+	// none).
+	Alignment *exec.WatermarkAlignment
 }
 
-// IdleTimeoutOption is the table option marking a split idle after that
-// long without rows, as in Flink.
-const IdleTimeoutOption = "scan.watermark.idle-timeout"
+// Watermark options of a scanned table (Flink's names).
+const (
+	// IdleTimeoutOption marks a split idle after that long without rows.
+	IdleTimeoutOption = "scan.watermark.idle-timeout"
+	// AlignGroupOption names the watermark alignment group of the table's
+	// source; AlignDriftOption is how far its watermark may run ahead of
+	// the group's lowest (required with a group). AlignIntervalOption is
+	// accepted for Flink compatibility and checked: Sluice re-evaluates
+	// alignment after every batch.
+	AlignGroupOption    = "scan.watermark.alignment.group"
+	AlignDriftOption    = "scan.watermark.alignment.max-drift"
+	AlignIntervalOption = "scan.watermark.alignment.update-interval"
+)
+
+// checkWatermarkOptions rejects scan.watermark.* options Sluice does not
+// know and the watermark options of a table without a WATERMARK.
+func checkWatermarkOptions(t *connectors.Table, hasWatermark bool) error {
+	keys := make([]string, 0, len(t.Options))
+	for k := range t.Options {
+		if strings.HasPrefix(k, "scan.watermark.") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		switch k {
+		case IdleTimeoutOption, AlignGroupOption, AlignDriftOption, AlignIntervalOption:
+			if !hasWatermark {
+				return fmt.Errorf("table '%s': option '%s' needs a WATERMARK declaration", t.Name, k)
+			}
+		default:
+			return fmt.Errorf("table '%s': unsupported option '%s' (supported: %s, %s, %s, %s)", t.Name, k,
+				AlignGroupOption, AlignDriftOption, AlignIntervalOption, IdleTimeoutOption)
+		}
+	}
+	return nil
+}
+
+// scanAlignment reads the watermark alignment options of table t.
+func scanAlignment(t *connectors.Table) (*exec.WatermarkAlignment, error) {
+	group, hasGroup := t.Options[AlignGroupOption]
+	drift, hasDrift := t.Options[AlignDriftOption]
+	if v, ok := t.Options[AlignIntervalOption]; ok {
+		if _, err := parseDuration(v); err != nil {
+			return nil, fmt.Errorf("table '%s': option '%s': %w", t.Name, AlignIntervalOption, err)
+		}
+	}
+	switch {
+	case !hasGroup && !hasDrift:
+		return nil, nil
+	case !hasGroup || strings.TrimSpace(group) == "":
+		return nil, fmt.Errorf("table '%s': option '%s' needs a non-empty '%s'", t.Name, AlignDriftOption, AlignGroupOption)
+	case !hasDrift:
+		return nil, fmt.Errorf("table '%s': option '%s' needs '%s'", t.Name, AlignGroupOption, AlignDriftOption)
+	}
+	d, err := parseDuration(drift)
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("must be positive")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("table '%s': option '%s': %w", t.Name, AlignDriftOption, err)
+	}
+	return &exec.WatermarkAlignment{Group: group, MaxDrift: d}, nil
+}
 
 // scanWatermark returns the watermark of table t, if it declares one.
 func (p *Planner) scanWatermark(t *connectors.Table) (*ScanWatermark, error) {
@@ -66,8 +130,8 @@ func (p *Planner) scanWatermark(t *connectors.Table) (*ScanWatermark, error) {
 		return nil, nil
 	}
 	col, text, ok := wc.Watermark(t.Name)
-	if !ok {
-		return nil, nil
+	if err := checkWatermarkOptions(t, ok); err != nil || !ok {
+		return nil, err
 	}
 	idx := t.Schema.Index(col)
 	if idx < 0 {
@@ -94,6 +158,9 @@ func (p *Planner) scanWatermark(t *connectors.Table) (*ScanWatermark, error) {
 		if w.IdleTimeout, err = parseDuration(v); err != nil {
 			return nil, fmt.Errorf("table '%s': option '%s': %w", t.Name, IdleTimeoutOption, err)
 		}
+	}
+	if w.Alignment, err = scanAlignment(t); err != nil {
+		return nil, err
 	}
 	return w, nil
 }

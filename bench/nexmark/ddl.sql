@@ -1,28 +1,33 @@
 -- Nexmark sources and sinks. `sluice bench nexmark` replaces ${EVENTS_NUM}
--- (events of all kinds), ${RATE} (event-time rate, events/s) and
+-- (events of all kinds), ${RATE} (event-time rate, events/s),
+-- ${MAX_DRIFT} (the event time of 100 000 events at that rate) and
 -- ${OUTPUT_DIR} (a scratch directory) before running this script; see
--- docs/nexmark.md.
+-- docs/nexmark.md. The three sources are one watermark alignment group, so
+-- they read at about the same event time, as one combined source would.
 
 CREATE TABLE person (
   id BIGINT, name STRING, emailAddress STRING, creditCard STRING, city STRING, state STRING,
   dateTime TIMESTAMP(3), extra STRING,
   WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
 ) WITH ('connector' = 'nexmark', 'nexmark.table' = 'person',
-        'events.num' = '${EVENTS_NUM}', 'first-event.rate' = '${RATE}');
+        'events.num' = '${EVENTS_NUM}', 'first-event.rate' = '${RATE}',
+        'scan.watermark.alignment.group' = 'nexmark', 'scan.watermark.alignment.max-drift' = '${MAX_DRIFT}');
 
 CREATE TABLE auction (
   id BIGINT, itemName STRING, description STRING, initialBid BIGINT, reserve BIGINT,
   dateTime TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra STRING,
   WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
 ) WITH ('connector' = 'nexmark', 'nexmark.table' = 'auction',
-        'events.num' = '${EVENTS_NUM}', 'first-event.rate' = '${RATE}');
+        'events.num' = '${EVENTS_NUM}', 'first-event.rate' = '${RATE}',
+        'scan.watermark.alignment.group' = 'nexmark', 'scan.watermark.alignment.max-drift' = '${MAX_DRIFT}');
 
 CREATE TABLE bid (
   auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
   dateTime TIMESTAMP(3), extra STRING,
   WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
 ) WITH ('connector' = 'nexmark', 'nexmark.table' = 'bid',
-        'events.num' = '${EVENTS_NUM}', 'first-event.rate' = '${RATE}');
+        'events.num' = '${EVENTS_NUM}', 'first-event.rate' = '${RATE}',
+        'scan.watermark.alignment.group' = 'nexmark', 'scan.watermark.alignment.max-drift' = '${MAX_DRIFT}');
 
 -- The static side input of q13: key 0..9999 and a value, written by the bench.
 CREATE TABLE side_input (key BIGINT, `value` STRING)

@@ -35,7 +35,8 @@ func TestDDLPlaceholders(t *testing.T) {
 	if strings.Contains(ddl, "${") {
 		t.Error("a placeholder is left in the DDL")
 	}
-	for _, want := range []string{"'events.num' = '12345'", "'first-event.rate' = '10000000'", "'/tmp/x/q10'"} {
+	for _, want := range []string{"'events.num' = '12345'", "'first-event.rate' = '10000000'", "'/tmp/x/q10'",
+		"'scan.watermark.alignment.max-drift' = '10 ms'"} {
 		if !strings.Contains(ddl, want) {
 			t.Errorf("DDL lacks %s", want)
 		}
@@ -46,7 +47,7 @@ func TestDDLPlaceholders(t *testing.T) {
 		}
 	}
 	s, err := Script("q2", Params{Events: 1, Rate: 5})
-	if err != nil || !strings.Contains(s, "'first-event.rate' = '5'") || !strings.HasSuffix(strings.TrimSpace(s), "= 0;") {
+	if err != nil || !strings.Contains(s, "'first-event.rate' = '5'") || !strings.Contains(s, "max-drift' = '20000000 ms'") || !strings.HasSuffix(strings.TrimSpace(s), "= 0;") {
 		t.Errorf("Script(q2) = %q, %v", s, err)
 	}
 }

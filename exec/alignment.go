@@ -114,10 +114,6 @@ type alignMember struct {
 	g     *alignGroup
 	m     int
 	drift int64 // µs
-	// Paused counts the pauses and their total duration (for tests and
-	// metrics).
-	pauses int
-	paused time.Duration
 }
 
 // alignGroups creates the job's alignment groups and a member for every
@@ -171,11 +167,6 @@ func (st *subtask) awaitAlignment() error {
 	if ok {
 		return nil
 	}
-	start := time.Now()
-	defer func() {
-		a.pauses++
-		a.paused += time.Since(start)
-	}()
 	stop := st.job.ctx.Done()
 	for !ok {
 		select {

@@ -167,16 +167,9 @@ func (st *subtask) awaitAlignment() error {
 	if ok {
 		return nil
 	}
-	stop := st.job.ctx.Done()
 	for !ok {
-		select {
-		case <-stop:
-			return ErrStopping
-		case <-st.mail.notify:
-			if err := st.handleControls(); err != nil {
-				return err
-			}
-		case <-changed:
+		if err := st.waitControls(changed); err != nil {
+			return err
 		}
 		ok, changed = a.g.mayRead(st.out.lastWM, a.drift)
 	}

@@ -170,18 +170,25 @@ func (st *subtask) restore() error {
 // checkpoint this subtask took part in is complete (and its listeners
 // notified), so that sinks commit before the job ends.
 func (st *subtask) awaitFinal() error {
-	stop := st.job.ctx.Done()
 	for st.finalID != 0 && st.done < st.finalID {
-		select {
-		case <-stop:
-			return ErrStopping
-		case <-st.mail.notify:
-			if err := st.handleControls(); err != nil {
-				return err
-			}
+		if err := st.waitControls(nil); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// waitControls blocks until controls arrive, which it handles, wake is
+// closed or the job stops (ErrStopping). A nil wake never wakes.
+func (st *subtask) waitControls(wake <-chan struct{}) error {
+	select {
+	case <-st.job.ctx.Done():
+		return ErrStopping
+	case <-st.mail.notify:
+		return st.handleControls()
+	case <-wake:
+		return nil
+	}
 }
 
 // awaitFinalBarrier is where a source subtask that reached its end waits
@@ -191,15 +198,9 @@ func (st *subtask) awaitFinalBarrier() error {
 	if f := st.job.opts.OnSourceEnded; f != nil {
 		f(st.vid, st.idx)
 	}
-	stop := st.job.ctx.Done()
 	for st.finalID == 0 {
-		select {
-		case <-stop:
-			return ErrStopping
-		case <-st.mail.notify:
-			if err := st.handleControls(); err != nil {
-				return err
-			}
+		if err := st.waitControls(nil); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -163,15 +163,13 @@ func (st *subtask) awaitAlignment() error {
 	if a == nil {
 		return nil
 	}
-	ok, changed := a.g.mayRead(st.out.lastWM, a.drift)
-	if ok {
-		return nil
-	}
-	for !ok {
+	for {
+		ok, changed := a.g.mayRead(st.out.lastWM, a.drift)
+		if ok {
+			return nil
+		}
 		if err := st.waitControls(changed); err != nil {
 			return err
 		}
-		ok, changed = a.g.mayRead(st.out.lastWM, a.drift)
 	}
-	return nil
 }

@@ -134,16 +134,14 @@ func (c *compiler) node(n Node) (frag, error) {
 		}
 		name := "Source: " + x.Table.Name
 		src, link := x.Spec.Factory, (*ops.SplitLink)(nil)
+		var align *exec.WatermarkAlignment
 		if x.Watermark != nil { // per-split watermarks when the source has splits
 			link = &ops.SplitLink{}
 			src = link.Sources(src)
+			align = x.Watermark.Alignment
 		}
-		v := exec.Vertex{Name: name, Parallelism: par, Source: src,
-			InTypes: x.Spec.Types, OutTypes: x.Spec.Types}
-		if x.Watermark != nil {
-			v.Alignment = x.Watermark.Alignment
-		}
-		f := c.addVertex(v, name)
+		f := c.addVertex(exec.Vertex{Name: name, Parallelism: par, Source: src,
+			InTypes: x.Spec.Types, OutTypes: x.Spec.Types, Alignment: align}, name)
 		if x.Watermark != nil {
 			return c.watermarkAssigner(f, x, link)
 		}

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -115,7 +116,7 @@ func scanAlignment(t *connectors.Table) (*exec.WatermarkAlignment, error) {
 	}
 	d, err := parseDuration(drift)
 	if err == nil && d <= 0 {
-		err = fmt.Errorf("must be positive")
+		err = errors.New("must be positive")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("table '%s': option '%s': %w", t.Name, AlignDriftOption, err)
